@@ -24,7 +24,9 @@ class DataValidationError(ValueError):
         expected: str | None = None,
     ) -> None:
         self.file, self.row, self.field, self.expected = file, row, field, expected
-        parts = [p for p in (file, None if row is None else f"row {row}", None if field is None else f"field '{field}'") if p]
+        row_s = None if row is None else f"row {row}"
+        field_s = None if field is None else f"field '{field}'"
+        parts = [p for p in (file, row_s, field_s) if p]
         where = ": ".join(parts)
         text = f"{where}: {message}" if where else message
         if expected:

@@ -12,6 +12,7 @@ Output folder (written atomically):
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import meds
@@ -26,7 +27,7 @@ from model.data.splits import SPLITS, assign_splits
 from model.data.tasks import BINARY_TASKS, TaskCodes, extract_binary, extract_cohort_48h
 from model.errors import DataValidationError
 from model.io_atomic import atomic_dir, write_json
-from model.metrics import binary_metrics
+from model.metrics import MetricUndefinedWarning, binary_metrics
 
 log = logging.getLogger(__name__)
 ALL_TASKS = ("mortality", "arf", "shock", "diagnoses", "phenotypes")
@@ -70,7 +71,9 @@ def _metrics_by_split(df: pl.DataFrame, y: str, p: str | None) -> dict:
         d = df if split == "all" else df.filter(pl.col("split") == split)
         row = {"n": d.height, "n_pos": int(d[y].sum()), "prevalence": float(d[y].mean()) if d.height else None}
         if p is not None and d.height:
-            m = binary_metrics(d[y].to_numpy(), d[p].to_numpy())
+            with warnings.catch_warnings():  # a one-class split gives NaN, recorded as such
+                warnings.simplefilter("ignore", MetricUndefinedWarning)
+                m = binary_metrics(d[y].to_numpy(), d[p].to_numpy())
             row.update(oracle_auroc=m["auroc"], oracle_aupr=m["aupr"])
         out[split] = row
     return out

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.data import synthetic_vocab as V
-from model.data.render_cxr import FINDINGS
 from model.data.phenotypes import benchmark_phenotypes, phenotype_slug
+from model.data.render_cxr import FINDINGS
 from model.data.splits import assign_splits
 from model.data.synthetic_buffer import STATIC_TIME, US_PER_H, EventBuffer
 from model.data.synthetic_config import CohortConfig, Missingness
@@ -36,12 +36,14 @@ GENERATOR_VERSION = "1.0.0"
 
 
 def _stay_table(cfg: CohortConfig) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Latent state for all stays (stays after a patient's death removed), with absolute times."""
+    """Latent state for exactly cfg.n_stays stays (none after a patient's death), with absolute times."""
     rng = np.random.default_rng([cfg.seed, 0])
-    pat = draw_patients(cfg, rng)
+    # Plan ~10% more stays than asked: stays after a patient's death never happen; keep exactly n_stays of the rest.
+    pat = draw_patients(cfg, rng, int(np.ceil(cfg.n_stays * 1.1)) + 5)
     s = draw_stays(cfg, pat, rng)
     s["icd10"] = rng.random(len(s["sev"])) < 0.55
     keep = drop_after_death(s)
+    keep &= np.cumsum(keep) <= cfg.n_stays
     s = {k: v[keep] for k, v in s.items()}
     s["subject_id"] = pat["subject_id"][s["pidx"]]
     s["female"] = pat["female"][s["pidx"]]

@@ -27,7 +27,7 @@ class CohortConfig:
     """What the generator draws.
 
     Attributes:
-        n_stays: Planned ICU stays (a few fewer remain: no stay follows a patient's death).
+        n_stays: ICU stays in the cohort (no stay follows a patient's death).
         seed: Everything is a deterministic function of the seed.
         noise: Scale of measurement noise on vitals and labs (1 = default).
         image_rate: Share of stays with a chest X-ray (sicker patients more often).

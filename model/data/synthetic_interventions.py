@@ -80,7 +80,9 @@ def add_other_infusions(buf: EventBuffer, s: dict, rng: np.random.Generator) -> 
         elif flag in ("infect", "hx_diabetes"):
             t0 = rng.uniform(0, np.minimum(8.0, los[idx] * 0.9))  # started early when indicated
         else:
-            t0 = rng.uniform(0, los[idx] * 0.8)
+            t0 = rng.uniform(0, 120.0, len(idx))  # a rate independent of the stay's length (no leak of LOS)
+            inside = t0 < los[idx]
+            idx, t0 = idx[inside], t0[inside]
         t1 = np.minimum(t0 + rng.uniform(1, 24, len(idx)), los[idx])
         r = np.round(rate * rng.lognormal(0, 0.3, len(idx)), 2)
         _interval(buf, s, idx, t0, t1, f"INFUSION_START//{itemid}", f"INFUSION_END//{itemid}", r,

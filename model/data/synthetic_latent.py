@@ -49,12 +49,12 @@ def _bern(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     return rng.random(p.shape) < p
 
 
-def draw_patients(cfg: CohortConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Patients: demographics and chronic history, enough of them for about `cfg.n_stays` planned stays."""
-    n_planned = np.minimum(1 + rng.poisson(0.6, size=cfg.n_stays), 4)
-    n_pat = int(np.searchsorted(np.cumsum(n_planned), cfg.n_stays)) + 1
+def draw_patients(cfg: CohortConfig, rng: np.random.Generator, n_stays: int) -> dict[str, np.ndarray]:
+    """Patients: demographics and chronic history, with exactly `n_stays` planned stays between them."""
+    n_planned = np.minimum(1 + rng.poisson(0.6, size=n_stays), 4)
+    n_pat = int(np.searchsorted(np.cumsum(n_planned), n_stays)) + 1
     n_planned = n_planned[:n_pat]
-    n_planned[-1] -= int(n_planned.sum() - cfg.n_stays)  # exactly n_stays planned
+    n_planned[-1] -= int(n_planned.sum() - n_stays)
     age0 = np.clip(rng.normal(63, 16, n_pat), 18, 92)
     pat: dict[str, np.ndarray] = {
         "subject_id": 10_000_000 + np.arange(n_pat, dtype=np.int64) * 3 + rng.integers(0, 3, n_pat),

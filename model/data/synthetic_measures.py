@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
+from model.data import synthetic_vocab as V
 from model.data.synthetic_buffer import US_PER_H, EventBuffer, ragged_hours
 from model.data.synthetic_config import CohortConfig
-from model.data import synthetic_vocab as V
 
 # After-onset effects (in units of the measure's sd): ARF lowers oxygenation, shock lowers pressure.
 ARF_EFFECT = {"spo2": -1.6, "resp_rate": 1.0, "fio2": 2.8, "pao2": -1.2, "paco2": 0.8, "o2_flow": 2.0}
@@ -46,7 +46,7 @@ def add_vitals(buf: EventBuffer, s: dict, cfg: CohortConfig, rng: np.random.Gene
     """About hourly vitals from ICU admission to discharge, each stay with one longer gap and random misses."""
     n_h = np.ceil(s["icu_los_h"]).astype(np.int64)
     idx, hour = ragged_hours(n_h)
-    gap_start = rng.uniform(4, np.maximum(n_h, 5), len(n_h))
+    gap_start = rng.uniform(4, 120, len(n_h))  # independent of the stay's length: LOS must not leak into windows
     gap_len = np.where(rng.random(len(n_h)) < 0.5, rng.poisson(3, len(n_h)), 0)
     in_gap = (hour >= gap_start[idx]) & (hour < gap_start[idx] + gap_len[idx])
     minute = rng.uniform(0, 0.95, len(idx))

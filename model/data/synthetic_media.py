@@ -22,9 +22,12 @@ def add_notes(buf: EventBuffer, s: dict, cfg: CohortConfig, rng: np.random.Gener
     """Notes per category on a schedule; the facts they state come from the latent state at the note's time."""
     n = len(s["sev"])
     has_notes = rng.random(n) >= cfg.missingness.notes
-    wants_resp = (s["resp"] > 0.5) | ~np.isnan(s["t_arf"])
+    # Respiratory therapy notes: from admission for stays with poor respiratory state, else only from ARF onset,
+    # so that a note's presence never tells of a future onset.
+    resp_from_start = s["resp"] > 0.3
+    vent_start = np.nan_to_num(s.get("vent_start", np.full(n, np.nan)), nan=np.inf)
     for cat, first_h, every_h, cap in NOTE_SCHEDULE:
-        eligible = has_notes & (wants_resp if cat == "Respiratory" else True)
+        eligible = has_notes & ((resp_from_start | ~np.isnan(s["t_arf"])) if cat == "Respiratory" else True)
         if cat == "Radiology":
             eligible &= rng.random(n) < 0.4
         rows: list[int] = []
@@ -32,9 +35,11 @@ def add_notes(buf: EventBuffer, s: dict, cfg: CohortConfig, rng: np.random.Gener
         texts: list[str] = []
         for i in np.flatnonzero(eligible):
             t = rng.uniform(0.5, first_h)
+            if cat == "Respiratory" and not resp_from_start[i]:
+                t = s["t_arf"][i] + rng.uniform(0.2, 2.0)
             k = 0
             while t < s["icu_los_h"][i] and k < cap:
-                facts = _facts(s, i, t)
+                facts = _facts(s, i, t, vent_start)
                 texts.append(compose_note(cat, facts, rng, age=int(s["age"][i]), sex="F" if s["female"][i] else "M"))
                 rows.append(i)
                 times.append(t)
@@ -45,13 +50,14 @@ def add_notes(buf: EventBuffer, s: dict, cfg: CohortConfig, rng: np.random.Gener
         buf.add(s["subject_id"][r], t_us, f"NOTE//{cat}", text=texts, stay=s["stay_id"][r])
 
 
-def _facts(s: dict, i: int, t: float) -> dict[str, bool]:
+def _facts(s: dict, i: int, t: float, vent_start: np.ndarray) -> dict[str, bool]:
     arf_now = t >= (s["t_arf"][i] if not np.isnan(s["t_arf"][i]) else np.inf)
     facts = {h: bool(s[h][i]) for h in HX_PREVALENCE}
     facts.update(
         goals_of_care_comfort=bool(s["goals_of_care_comfort"][i]),
         suspected_infection=bool(s["infect"][i]),
         resp_distress=bool(s["resp"][i] > 0.9 or arf_now),
+        on_ventilator=bool(t >= vent_start[i]),
         confusion=bool(s["confusion"][i]),
         post_surgical=bool(s["post_surgical"][i]),
     )
@@ -70,8 +76,9 @@ def add_images(buf: EventBuffer, s: dict, cfg: CohortConfig, root: Path, rng: np
     for i in np.flatnonzero(keep):
         los = s["icu_los_h"][i]
         times = [rng.uniform(0.3, min(10.0, los * 0.9))]
-        if los > 24 and rng.random() < 0.3:
-            times.append(rng.uniform(12.0, los * 0.95))
+        follow_up = 12.0 + rng.exponential(48.0)  # drawn independently of the stay's length (no leak)
+        if rng.random() < 0.3 and follow_up < los:
+            times.append(follow_up)
         findings = np.array([s[c][i] > 0 for c in fcols])
         for k, t in enumerate(times):
             img = render_cxr(findings, rng, size=cfg.image_size, noise=cfg.noise)

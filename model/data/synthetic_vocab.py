@@ -32,7 +32,8 @@ class Measure:
 
 # Vitals (chartevents, about hourly). MedFuse variables included.
 VITALS: tuple[Measure, ...] = (
-    Measure(220045, "bpm", "heart_rate", 86, 14, 30, 200, 1.0, {"hemo": 0.9, "sev": 0.3, "infect": 0.5, "hx_afib": 0.6}, 0),
+    Measure(220045, "bpm", "heart_rate", 86, 14, 30, 200, 1.0,
+            {"hemo": 0.9, "sev": 0.3, "infect": 0.5, "hx_afib": 0.6}, 0),
     Measure(220179, "mmHg", "sbp", 122, 18, 60, 230, 1.0, {"hemo": -0.9, "hx_hypertension": 0.8}, 0),
     Measure(220180, "mmHg", "dbp", 64, 11, 25, 140, 1.0, {"hemo": -0.8, "hx_hypertension": 0.6}, 0),
     Measure(220181, "mmHg", "map", 80, 11, 35, 160, 1.0, {"hemo": -1.0, "hx_hypertension": 0.7}, 0),

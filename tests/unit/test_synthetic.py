@@ -38,7 +38,8 @@ def test_subjects_sorted_contiguous_and_in_one_shard(small_cohort):
         changes = df.select((pl.col("subject_id") != pl.col("subject_id").shift()).sum()).item()
         assert changes == len(ids) - 1  # each subject's rows form one contiguous run
         t = df.with_columns(pl.col("time").fill_null(pl.datetime(1, 1, 1)))
-        bad = t.filter((pl.col("subject_id") == pl.col("subject_id").shift()) & (pl.col("time") < pl.col("time").shift()))
+        same = pl.col("subject_id") == pl.col("subject_id").shift()
+        bad = t.filter(same & (pl.col("time") < pl.col("time").shift()))
         assert bad.is_empty()
 
 
@@ -83,6 +84,7 @@ def test_deterministic_for_a_seed(tmp_path):
     generate_cohort(tmp_path / "b", cfg)
     generate_cohort(tmp_path / "c", CohortConfig(n_stays=60, seed=4, image_size=32))
     a = pl.read_parquet(tmp_path / "a" / "data" / "*.parquet")
+    assert pl.read_parquet(tmp_path / "a" / "oracle" / "stays.parquet").height == 60  # exactly n_stays
     assert a.equals(pl.read_parquet(tmp_path / "b" / "data" / "*.parquet"))
     assert not a.equals(pl.read_parquet(tmp_path / "c" / "data" / "*.parquet"))
     imgs = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "images").rglob("*.*"))

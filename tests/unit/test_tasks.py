@@ -43,7 +43,8 @@ def _hand_cohort(anchor: str = "ICU_ADMISSION//MICU", end: str = "ICU_DISCHARGE/
         # 3: dies at 10 h in the ICU: in no task.
         _ev(3, 0, anchor), _ev(3, 10, end), _ev(3, 10, "HOSPITAL_DISCHARGE//DIED"), _ev(3, 10, "MEDS_DEATH"),
         # 4: two admissions; the first one's diagnosis must not label the second.
-        _ev(4, 0, anchor), _ev(4, 60, end), _ev(4, 70, "HOSPITAL_DISCHARGE//HOME"), _ev(4, 70, "DIAGNOSIS//ICD//9//4019"),
+        _ev(4, 0, anchor), _ev(4, 60, end), _ev(4, 70, "HOSPITAL_DISCHARGE//HOME"),
+        _ev(4, 70, "DIAGNOSIS//ICD//9//4019"),
         _ev(4, 500, anchor), _ev(4, 560, end), _ev(4, 600, "HOSPITAL_DISCHARGE//HOME"),
         _ev(4, 600, "DIAGNOSIS//ICD//9//49121"),
     ]
