@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,9 @@ def add_images(buf: EventBuffer, s: dict, cfg: CohortConfig, root: Path, rng: np
         for k, t in enumerate(times):
             img = render_cxr(findings, rng, size=cfg.image_size, noise=cfg.noise)
             as_dicom = rng.random() < cfg.dicom_share
-            rel = f"images/{s['subject_id'][i]}/{s['stay_id'][i]}_{k}.{'dcm' if as_dicom else 'png'}"
+            # File names carry no identifier: a hash of (seed, stay, index), sharded by its first two characters.
+            h = hashlib.sha256(f"{cfg.seed}:{s['stay_id'][i]}:{k}".encode()).hexdigest()[:20]
+            rel = f"images/{h[:2]}/{h}.{'dcm' if as_dicom else 'png'}"
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             view = "AP" if rng.random() < 0.8 else "PA"
             if as_dicom:

@@ -144,3 +144,13 @@ def test_cohort_48h_matches_mortality_samples(small_cohort, small_labels):
     c = extract_cohort_48h(shards)
     m = pl.read_parquet(small_labels / "samples" / "mortality.parquet")
     assert c.height >= m.height > 0
+
+
+def test_data_cli_labels_and_rejects_bad_input(tmp_path, small_cohort, capsys):
+    from model.data.cli import main
+
+    assert main(["label", str(small_cohort), str(tmp_path / "l"), "--tasks", "mortality"]) == 0
+    assert (tmp_path / "l" / "labels" / "mortality.parquet").exists()
+    assert main(["label", str(small_cohort), str(tmp_path / "m"), "--tasks", "nope"]) == 2
+    assert "unknown tasks" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    assert main(["bogus"]) == 2
