@@ -42,7 +42,13 @@ def structured_features(shards: list[Path], samples: pl.DataFrame) -> np.ndarray
         (pl.col("code") + "=" + pl.col("text_value")).alias("code")).group_by(*KEYS, "code").len().collect())
     cnt = (w.filter(pl.col("code").str.contains("_START")).group_by(*KEYS, "code").len().collect())
     base = samples.select(KEYS)
-    mats = [base]
+    ev = pl.scan_parquet(shards)
+    birth = ev.filter(pl.col("code") == "MEDS_BIRTH").group_by("subject_id").agg(pl.col("time").min().alias("birth"))
+    female = ev.filter(pl.col("code") == "GENDER//F").select("subject_id", pl.lit(1.0).alias("female")).unique()
+    demo = (base.lazy().join(birth, on="subject_id", how="left").join(female, on="subject_id", how="left")
+            .select(*KEYS, ((pl.col("anchor_time") - pl.col("birth")).dt.total_days() / 365.25).alias("age"),
+                    pl.col("female").fill_null(0.0)).collect())
+    mats = [base.join(demo, on=KEYS, how="left")]
     for df, vals in ((num, ["mean", "min", "max"]), (txt, ["len"]), (cnt, ["len"])):
         if df.height:
             wide = df.pivot(on="code", index=KEYS, values=vals)
