@@ -17,13 +17,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
+
 from model.data.ingest import ingest
 from model.data.labeling import ALL_TASKS, label_dataset
 from model.data.synthetic import generate_cohort
 from model.data.synthetic_config import CohortConfig
-from model.data.tasks import TaskCodes, required_code_patterns
+from model.data.tasks import BINARY_TASKS, TaskCodes, required_code_patterns
 from model.errors import DataValidationError
-from model.io_atomic import write_json
+from model.features.task_features import featurize_task
+from model.io_atomic import atomic_dir, sha256_file, write_json
+
+FEATURE_TASKS = ("mortality", "arf", "shock")
 
 
 def _step(run_dir: Path, name: str, params: dict, fn: Callable[[Path], dict]) -> dict:
@@ -57,9 +62,28 @@ def run(run_dir: Path, cfg: CohortConfig, codes: TaskCodes = TaskCodes()) -> dic
                                                   required_codes=required)))
     lab = _step(run_dir, "labels", {"codes": codes.__dict__, "ingested": ing},
                 lambda out: label_dataset(run_dir / "ingested", out, codes=codes))
-    summary = {"cohort": gen, "ingest": ing, "labels": lab}
+    feats = _step(run_dir, "features", {"labels": _dir_digest(run_dir / "labels"), "tasks": FEATURE_TASKS},
+                  lambda out: _featurize(run_dir / "ingested", run_dir / "labels", out))
+    summary = {"cohort": gen, "ingest": ing, "labels": lab, "features": feats}
     write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def _dir_digest(path: Path) -> str:
+    """Content hash of a step's output folder: a downstream step reruns only when its input's bytes changed."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def _featurize(meds_dir: Path, labels_dir: Path, out: Path) -> dict:
+    """FIDDLE-style features per binary task, fitted on its train split (one store per task)."""
+    with atomic_dir(out) as tmp:
+        return {task: featurize_task(meds_dir, pl.read_parquet(labels_dir / "samples" / f"{task}.parquet"),
+                                     tmp / task, T=BINARY_TASKS[task][1])
+                for task in FEATURE_TASKS}
 
 
 def _slim_manifest(manifest: dict) -> dict:
@@ -107,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(format_summary(summary))
+    for task, f in summary["features"].items():
+        print(f"features {task:<10} {f['n_samples']} samples, {f['n_features']}")
     print(f"\nrun folder: {run_dir.resolve()}  (summary.json)  total {time.perf_counter() - t0:.1f} s")
     return 0
 

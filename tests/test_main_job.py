@@ -15,7 +15,7 @@ def test_main_job_end_to_end_and_resume(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     cfg = CohortConfig(n_stays=500, seed=11, image_size=48)
     summary = run_local.run(run_dir, cfg)
-    for step in ("cohort", "ingested", "labels"):
+    for step in ("cohort", "ingested", "labels", "features"):
         assert (run_dir / step).is_dir() and (run_dir / f"{step}.step.json").exists()
     tasks = summary["labels"]["tasks"]
     assert set(tasks) == {"mortality", "arf", "shock", "diagnoses", "phenotypes"}
@@ -24,6 +24,8 @@ def test_main_job_end_to_end_and_resume(tmp_path, capsys, monkeypatch):
         assert allm["n"] > 100 and 0.03 < allm["prevalence"] < 0.4
         assert 0.7 < allm["oracle_auroc"] < 0.99  # informative but not deterministic outcomes
     assert json.loads((run_dir / "summary.json").read_text())["labels"]["tasks"].keys() == tasks.keys()
+    feats = summary["features"]["mortality"]
+    assert feats["n_samples"] == tasks["mortality"]["all"]["n"] and feats["n_features"]["E"] > 50
     text = run_local.format_summary(summary)
     assert "mortality" in text and "oracle AUROC" in text
 
@@ -31,7 +33,7 @@ def test_main_job_end_to_end_and_resume(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     run_local.run(run_dir, cfg)
     out = capsys.readouterr().out
-    assert out.count("reused") == 3
+    assert out.count("reused") == 4
 
     # A failing step leaves earlier artifacts intact and no partial output; the next run resumes there.
     stamp = (run_dir / "cohort.step.json").read_text()
@@ -49,7 +51,8 @@ def test_main_job_end_to_end_and_resume(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     run_local.run(run_dir, cfg)
     out = capsys.readouterr().out
-    assert out.count("reused") == 2 and "[labels] done" in out
+    # Labels are recomputed identically, so the content-addressed features step is reused.
+    assert out.count("reused") == 3 and "[labels] done" in out
 
 
 def test_cli_rejects_bad_parameters(tmp_path, capsys):
