@@ -1,0 +1,139 @@
+"""Discretisation baselines for the paper's Table 7 (DARTS argmax, DARTS-PT) and shared discretisation helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from model.search.derive import discretise_to, genotype_of
+from model.search.evaluate import EvalResult, evaluate
+from model.search.genotype import Genotype
+from model.search.loss import task_loss
+from model.search.search_loop import SearchData
+from model.search.supernet import Supernet
+
+Scorer = Callable[[Supernet], EvalResult]
+
+
+@dataclass(frozen=True)
+class DiscretiseConfig:
+    """Settings shared by pruning (Algorithm 1) and DARTS-PT.
+
+    Args:
+        finetune_steps: Weight-only fine-tuning steps after each removal / edge decision.
+        finetune_lr: Adam learning rate of that fine-tuning (paper: 2e-6).
+        metric: Validation metric that scores candidates (ties fall back to the validation loss).
+        seed: Seed of the random edge order and of the fine-tuning.
+        select: ``"final"`` keeps the fully pruned net (Algorithm 1's output); ``"best"`` the best argmax
+            completion along the validation trajectory.
+        final_finetune_steps: Weight fine-tuning of the kept discrete architecture ("until it converges again"),
+            evaluated every ``eval_every`` steps; the best validation point is kept.
+        eval_every: Evaluation period of that final fine-tuning.
+    """
+
+    finetune_steps: int = 20
+    finetune_lr: float = 2e-6
+    metric: str = "aupr"
+    seed: int = 0
+    select: str = "final"
+    final_finetune_steps: int = 0
+    eval_every: int = 20
+
+    def __post_init__(self) -> None:
+        if self.select not in ("best", "final"):
+            raise ValueError(f"select must be 'best' or 'final', got {self.select!r}")
+
+
+def alive_state(net: Supernet) -> dict[str, Tensor]:
+    """Copy of every edge's alive mask."""
+    return {k: e.alive.clone() for k, e in net.edges().items()}
+
+
+def set_alive_state(net: Supernet, state: dict[str, Tensor]) -> None:
+    """Restore alive masks saved by ``alive_state``."""
+    for k, e in net.edges().items():
+        e.alive.copy_(state[k])
+
+
+def argmax_genotype(net: Supernet, method: str = "darts_argmax") -> Genotype:
+    """DARTS discretisation: on every edge the alive op with the largest architecture weight."""
+    saved = alive_state(net)
+    try:
+        with torch.no_grad():
+            for e in net.edges().values():
+                e.keep_only(int(torch.argmax(e.weights())))
+        return genotype_of(net, method)
+    finally:
+        set_alive_state(net, saved)
+
+
+def evaluate_as(net: Supernet, genotype: Genotype, scorer: Scorer) -> EvalResult:
+    """Score the supernet restricted to ``genotype`` (alive masks restored afterwards)."""
+    saved = alive_state(net)
+    try:
+        discretise_to(net, genotype)
+        return scorer(net)
+    finally:
+        set_alive_state(net, saved)
+
+
+def default_scorer(data: SearchData, bf16: bool = False) -> Scorer:
+    """Validation evaluation on ``data.val()``."""
+    return lambda net: evaluate(net, data.val(), net.config.task, bf16=bf16)
+
+
+class Finetuner:
+    """Weight-only Adam fine-tuning on the training batches, cycling through epochs of ``data.train``."""
+
+    def __init__(self, net: Supernet, data: SearchData, lr: float, seed: int) -> None:
+        self.net, self.data, self.epoch = net, data, 10_000 + seed
+        self.weights = net.weight_parameters()
+        self.opt = torch.optim.Adam(self.weights, lr=lr)
+        self._it: Iterator = iter(())
+
+    def _next(self) -> Any:
+        for _ in range(2):
+            try:
+                return next(self._it)
+            except StopIteration:
+                self.epoch += 1
+                self._it = iter(self.data.train(self.epoch))
+        raise ValueError("training data is empty")
+
+    def run(self, steps: int) -> None:
+        """Take ``steps`` weight steps (architecture logits frozen)."""
+        self.net.train()
+        for _ in range(steps):
+            batch = self._next()
+            self.opt.zero_grad(set_to_none=True)
+            loss = task_loss(self.net(batch, validate=False), batch.targets(), self.net.config.task)
+            loss.backward(inputs=self.weights)
+            self.opt.step()
+
+
+def darts_pt_genotype(net: Supernet, data: SearchData, config: DiscretiseConfig,
+                      scorer: Scorer | None = None) -> Genotype:
+    """DARTS-PT-style selection: edge by edge (random order), keep the op whose removal hurts validation most.
+
+    Each op is scored with only that op removed from the current supernet; the edge is then discretised and
+    the weights fine-tuned. Works on ``net`` in place (its alive masks end discrete).
+    """
+    scorer = scorer or default_scorer(data)
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    tuner = Finetuner(net, data, config.finetune_lr, config.seed)
+    edges = [e for e in net.edges().values() if len(e.alive_indices()) > 1]
+    for j in rng.permutation(len(edges)):
+        edge = edges[j]
+        scores = {}
+        for i in edge.alive_indices():
+            with edge.without(i):
+                scores[i] = scorer(net).score(config.metric)
+        edge.keep_only(min(scores, key=lambda i: scores[i]))
+        tuner.run(config.finetune_steps)
+    return genotype_of(net, "darts_pt")

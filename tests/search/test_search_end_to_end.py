@@ -1,0 +1,49 @@
+"""Search -> prune -> evaluate on a plain-tensor cohort with a planted signal, with quality thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.derived import load_derived
+from model.search.bilevel import SearchConfig
+from model.search.evaluate import _binary_metrics, evaluate
+from model.search.prune import prune_supernet
+from model.search.search_loop import indexed_search_data, run_search
+from model.search.selection import DiscretiseConfig
+from model.search.spec import SearchSpaceConfig, paper_modalities
+from model.search.supernet import Supernet
+from model.search.toy_data import planted_cohort
+
+
+@pytest.mark.slow
+def test_search_prune_evaluate_planted_signal(tmp_path: Path) -> None:
+    cfg = SearchSpaceConfig(paper_modalities(40, 20, 6, 12), d_e=16, embed_dropout=0.0)
+    co = planted_cohort(cfg, 1000, 6, density=0.1, seed=0)
+    idx = np.arange(1000)
+    train, val, test = idx[:600], idx[600:800], idx[800:]
+    data = indexed_search_data(co.batch, train, val, 32, seed=0)
+    torch.manual_seed(0)
+    net = Supernet(cfg)
+    out = run_search(net, data, SearchConfig(epochs=8, batch_size=32, w_lr=1e-2, arch_lr=3e-3, seed=0),
+                     tmp_path / "ckpt", metric="auroc")
+    assert len(out.history) == 8
+
+    def test_batches():  # noqa: ANN202
+        return (co.batch(test[i:i + 100]) for i in range(0, len(test), 100))
+
+    oracle = _binary_metrics(co.labels[test, 0], co.prob[test])["auroc"]
+    supernet_auroc = evaluate(net, test_batches(), cfg.task).metrics["auroc"]
+    result = prune_supernet(net, data, DiscretiseConfig(finetune_steps=2, finetune_lr=1e-3, metric="neg_loss",
+                                                        final_finetune_steps=60, eval_every=20),
+                            out_dir=tmp_path / "derived")
+    derived = load_derived(tmp_path / "derived")
+    derived_auroc = evaluate(derived, test_batches(), cfg.task).metrics["auroc"]
+    assert result.derived.genotype == derived.genotype and len(result.trajectory) > 1
+    print(f"oracle {oracle:.3f} supernet {supernet_auroc:.3f} derived {derived_auroc:.3f}")
+    assert oracle > 0.85
+    assert supernet_auroc > 0.75  # far above chance (0.5): the search learns the planted signal
+    assert derived_auroc > 0.65  # the discrete model keeps a clear share of it (see the report on the gap)

@@ -1,0 +1,92 @@
+"""Every candidate op: output shapes, padding and absent-partner masking, registry expansion and errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from search_helpers import tiny_config
+
+from model.search.embedding import Embedded
+from model.search.fusion import FUSION_OPS, build_fusion_op
+from model.search.ops import build_op, candidate_ops
+
+CONFIG = tiny_config()
+CASES = [(m.name, op) for m in CONFIG.modalities for op in candidate_ops(CONFIG, m.name)]
+
+
+def _ctx(seed: int = 0, b: int = 3, t: int = 4) -> dict[str, Embedded]:
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([4, 2, 1])
+    ctx = {}
+    for m in CONFIG.modalities:
+        if m.kind == "sequential":
+            mask = torch.arange(t)[None] < lengths[:, None]
+            x = torch.randn(b, t, CONFIG.d_e, generator=g) * mask[..., None]
+        else:
+            mask, x = torch.ones(b, dtype=torch.bool), torch.randn(b, CONFIG.d_e, generator=g)
+        ctx[m.name] = Embedded(x, mask)
+    return ctx
+
+
+def test_registry_expands_partners() -> None:
+    ops = candidate_ops(CONFIG, "demographics")
+    assert ops == ["identity", "linear_relu", "static_static:notes", "static_static:cxr",
+                   "static_seq_attn:events_cont", "static_seq_attn:events_disc"]
+    assert candidate_ops(CONFIG, "events_cont")[-1] == "seq_seq_attn:events_disc"
+
+
+@pytest.mark.parametrize("modality,op", CASES, ids=[f"{m}-{o}" for m, o in CASES])
+def test_op_shape_and_padding(modality: str, op: str) -> None:
+    torch.manual_seed(0)
+    module = build_op(CONFIG, modality, op).eval()
+    ctx = _ctx()
+    e = ctx[modality]
+    out = module(e.x, e.mask, ctx)
+    assert out.shape == e.x.shape and torch.isfinite(out).all()
+    if e.x.dim() == 3:
+        # Padded steps: zero on output, and changing their input leaves valid outputs unchanged.
+        assert torch.all(out[~e.mask] == 0) or op == "identity"
+        noisy = e.x + torch.randn_like(e.x) * (~e.mask)[..., None]
+        ctx2 = dict(ctx)
+        ctx2[modality] = Embedded(noisy, e.mask)
+        out2 = module(noisy, e.mask, ctx2)
+        torch.testing.assert_close(out2[e.mask], out[e.mask])
+
+
+@pytest.mark.parametrize("modality,op", [c for c in CASES if "attn:" in c[1]], ids=lambda v: str(v))
+def test_attention_ignores_absent_partner(modality: str, op: str) -> None:
+    torch.manual_seed(0)
+    module = build_op(CONFIG, modality, op).eval()
+    ctx = _ctx()
+    partner = op.partition(":")[2]
+    absent = Embedded(torch.zeros_like(ctx[partner].x), torch.zeros_like(ctx[partner].mask))
+    ctx[partner] = absent
+    e = ctx[modality]
+    assert torch.all(module(e.x, e.mask, ctx) == 0)
+
+
+def test_lstm_option_and_errors() -> None:
+    cfg = tiny_config(rnn="lstm")
+    assert isinstance(build_op(cfg, "events_cont", "rnn").rnn, torch.nn.LSTM)
+    with pytest.raises(ValueError, match="unknown op"):
+        build_op(CONFIG, "events_cont", "linear_relu")
+    with pytest.raises(ValueError, match="partner"):
+        build_op(CONFIG, "events_cont", "seq_seq_attn:notes")
+    with pytest.raises(ValueError, match="unknown op family"):
+        candidate_ops(tiny_config(seq_ops=("identity", "bogus")), "events_cont")
+
+
+@pytest.mark.parametrize("name", list(FUSION_OPS))
+def test_fusion_ops_respect_validity(name: str) -> None:
+    torch.manual_seed(0)
+    op = build_fusion_op(name, 8)
+    u = torch.randn(2, 4, 8)
+    valid = torch.tensor([[True, True, False, True], [False, False, False, False]])
+    out = op(u, valid)
+    u2 = u.clone()
+    u2[~valid] = 100.0  # invalid inputs must not matter
+    torch.testing.assert_close(op(u2, valid), out)
+    if name == "sum":
+        torch.testing.assert_close(out[0], u[0, [0, 1, 3]].sum(0))
+    if name == "attentive_sum":
+        assert torch.all(out[1] == 0)
