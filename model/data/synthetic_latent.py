@@ -87,7 +87,7 @@ def draw_stays(cfg: CohortConfig, pat: dict[str, np.ndarray], rng: np.random.Gen
     s["resp"] = 0.35 * s["sev"] + np.sqrt(1 - 0.35**2) * rng.normal(size=n) + 0.4 * s["hx_copd"]
     s["hemo"] = 0.35 * s["sev"] + np.sqrt(1 - 0.35**2) * rng.normal(size=n)
     s["infect"] = _bern(rng, sigmoid(-1.0 + 0.7 * s["sev"])).astype(float)
-    s["goals_of_care_comfort"] = _bern(rng, sigmoid(-3.0 + 0.7 * agez + 0.4 * s["sev"] + 0.8 * s["hx_cancer"]))
+    s["goals_of_care_comfort"] = _bern(rng, sigmoid(-2.4 + 0.5 * agez + 0.3 * s["sev"] + 0.8 * s["hx_cancer"]))
     s["post_surgical"] = _bern(rng, np.full(n, 0.2)).astype(float)
     s["stroke_acute"] = _bern(rng, sigmoid(-3.4 + 2.0 * s["hx_stroke"])).astype(float)
     s["confusion"] = _bern(rng, sigmoid(-2.0 + 0.6 * s["sev"] + 2.5 * s["stroke_acute"] + 0.8 * s["hx_alcohol_use"]))
@@ -166,9 +166,9 @@ def _draw_outcomes(cfg: CohortConfig, s: dict[str, np.ndarray], rng: np.random.G
     s["p_arf"] = arf_label_probability(q_arf, ARF_EARLY_SHARE)
     s["p_shock"] = arf_label_probability(q_shock, SHOCK_EARLY_SHARE)
     # In-hospital death after 48 h; the interaction term is visible only as early pressors together with low MAP.
-    mort_score = (0.6 * s["sev"] + 0.6 * agez + 1.8 * s["goals_of_care_comfort"] + 0.45 * s["hemo"]
-                  + 0.3 * s["resp"] + 0.4 * s["infect"] + 0.9 * fc["Pleural Effusion"] + 0.5 * fc["Cardiomegaly"]
-                  + 0.5 * fc["Edema"] + 1.2 * s["shock_early"] * s["hemo"])
+    mort_score = (0.55 * s["sev"] + 0.5 * agez + 2.4 * s["goals_of_care_comfort"] + 0.4 * s["hemo"]
+                  + 0.3 * s["resp"] + 0.4 * s["infect"] + 1.4 * fc["Pleural Effusion"] + 0.8 * fc["Cardiomegaly"]
+                  + 0.8 * fc["Edema"] + 1.2 * s["shock_early"] * s["hemo"])
     p_mort = sigmoid(_intercept_for_mean(mort_score, cfg.mortality_rate) + mort_score)
     died_late = _bern(rng, p_mort) & ~early_death
     ward = rng.exponential(60.0, n) + 2.0
