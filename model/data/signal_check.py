@@ -115,16 +115,19 @@ def modality_comparison(root: Path, samples: pl.DataFrame, label: str = "boolean
     xi = image_features(root, shards, samples)
     parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (xn, 1.0), "image": (sparse.csr_matrix(xi), 0.1)}
     out = {}
-    stack_tr, stack_te = [], []
+    extra_tr, extra_te = [], []
     for name, (x, c) in parts.items():
         test_score = _fit_score(x[tr], y[tr], x[~tr], c)
         out[name] = binary_metrics(y[~tr], test_score)["auroc"]
-        # Late fusion by stacking: out-of-fold logits on train, the full-train model's logits on held-out.
-        oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5, method="decision_function")
-        stack_tr.append(oof)
-        stack_te.append(np.log(test_score / (1 - test_score + 1e-12) + 1e-12))
-    out["fusion"] = binary_metrics(y[~tr], _fit_score(np.column_stack(stack_tr), y[tr], np.column_stack(stack_te),
-                                                      1.0))["auroc"]
+        if name != "structured":
+            # Notes and images enter the fusion as one out-of-fold logit each (train) / full-train logit (held-out).
+            oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
+                                    method="decision_function")
+            extra_tr.append(oof)
+            extra_te.append(np.log(test_score + 1e-12) - np.log(1 - test_score + 1e-12))
+    z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
+    z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
+    out["fusion"] = binary_metrics(y[~tr], _fit_score(z_tr, y[tr], z_te, 0.05))["auroc"]
     if "oracle_p" in samples.columns:
         out["oracle"] = binary_metrics(y[~tr], samples["oracle_p"].to_numpy()[~tr])["auroc"]
     return out
