@@ -1,39 +1,25 @@
 """Evaluation loop of the supernet / derived model: loss, AUROC / AUPR (binary) or Recall@k (multi-label).
 
-``_binary_metrics`` and ``_recall_at_k`` are the single places to swap for ``model.metrics`` once it exists.
+The numbers come from ``model.metrics`` (the same code as the evaluation report), so model selection and the
+final report cannot disagree on a definition.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 
+from model.metrics import MetricUndefinedWarning, binary_metrics, recall_at_k
 from model.search.batch import MultimodalBatch
 from model.search.bilevel import autocast_ctx
 from model.search.loss import predict_scores, task_loss
 from model.search.spec import TaskSpec
-
-
-def _binary_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
-    """AUROC and AUPR of one binary task (NaN when only one class is present)."""
-    if len(np.unique(y_true)) < 2:
-        return {"auroc": math.nan, "aupr": math.nan}
-    return {"auroc": float(roc_auc_score(y_true, y_score)), "aupr": float(average_precision_score(y_true, y_score))}
-
-
-def _recall_at_k(y_true: np.ndarray, scores: np.ndarray, k: int) -> float:
-    """Mean over samples with at least one label of (true labels in the top k) / (number of true labels)."""
-    top = np.argsort(-scores, axis=1)[:, :k]
-    hits = np.take_along_axis(y_true, top, axis=1).sum(axis=1)
-    n_true = y_true.sum(axis=1)
-    keep = n_true > 0
-    return float((hits[keep] / n_true[keep]).mean()) if keep.any() else math.nan
 
 
 @dataclass
@@ -53,9 +39,13 @@ class EvalResult:
 
 def metrics_for(labels: np.ndarray, scores: np.ndarray, task: TaskSpec) -> dict[str, float]:
     """Macro AUROC/AUPR over binary outputs, or Recall@10/20/30 for multi-label."""
-    if task.kind == "multilabel":
-        return {f"recall@{k}": _recall_at_k(labels, scores, k) for k in (10, 20, 30)}
-    per = [_binary_metrics(labels[:, j], scores[:, j]) for j in range(labels.shape[1])]
+    with warnings.catch_warnings():
+        # One-class validation slices are NaN here and fall back to the loss in ``EvalResult.score``.
+        warnings.simplefilter("ignore", MetricUndefinedWarning)
+        if task.kind == "multilabel":
+            ks = [k for k in (10, 20, 30) if k <= labels.shape[1]]
+            return {f"recall@{k}": recall_at_k(labels, scores, k) for k in ks}
+        per = [binary_metrics(labels[:, j], scores[:, j]) for j in range(labels.shape[1])]
     return {m: float(np.nanmean([p[m] for p in per])) if any(not math.isnan(p[m]) for p in per) else math.nan
             for m in ("auroc", "aupr")}
 

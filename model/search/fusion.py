@@ -1,7 +1,10 @@
 """Fusion operations (Table 2) and the prediction head (Sec. 3.3), shared by the supernet and the derived model.
 
 A fusion op takes the node's inputs stacked as ``u`` [B, n, d_e] with a validity mask [B, n] (False for an
-absent modality or an input the selector dropped) and returns [B, d_e].
+absent modality or an input the selector dropped) and returns [B, d_e]. Every op ends in a LayerNorm, as the
+authors' code does (sum+LN, attentive sum+LN, MLP+LN): the node's output scale then no longer follows the
+selector weights, so discretising a selector (its identity weight going from ~0.5 to 1 or 0) does not shift the
+scale that later nodes and the head were trained on. A sample with no valid input gets an exact zero vector.
 """
 
 from __future__ import annotations
@@ -15,29 +18,40 @@ from torch import Tensor, nn
 SELECTOR_OPS: tuple[str, ...] = ("identity", "zero")
 
 
-class SumFusion(nn.Module):
-    """o(u) = sum_i u_i."""
-
-    def forward(self, u: Tensor, valid: Tensor) -> Tensor:  # noqa: D102
-        return (u * valid[..., None].to(u.dtype)).sum(dim=1)
-
-
-class MLPFusion(nn.Module):
-    """o(u) = ReLU(W_3 sum_i u_i + b_3)."""
+class _NormedFusion(nn.Module):
+    """Shared tail: LayerNorm of the fused vector, zero where the node has no valid input."""
 
     def __init__(self, d_e: int) -> None:
         super().__init__()
+        self.norm = nn.LayerNorm(d_e)
+
+    def _out(self, fused: Tensor, valid: Tensor) -> Tensor:
+        return self.norm(fused) * valid.any(dim=1, keepdim=True).to(fused.dtype)
+
+
+class SumFusion(_NormedFusion):
+    """o(u) = LN(sum_i u_i)."""
+
+    def forward(self, u: Tensor, valid: Tensor) -> Tensor:  # noqa: D102
+        return self._out((u * valid[..., None].to(u.dtype)).sum(dim=1), valid)
+
+
+class MLPFusion(_NormedFusion):
+    """o(u) = LN(ReLU(W_3 sum_i u_i + b_3))."""
+
+    def __init__(self, d_e: int) -> None:
+        super().__init__(d_e)
         self.linear = nn.Linear(d_e, d_e)
 
     def forward(self, u: Tensor, valid: Tensor) -> Tensor:  # noqa: D102
-        return F.relu(self.linear((u * valid[..., None].to(u.dtype)).sum(dim=1)))
+        return self._out(F.relu(self.linear((u * valid[..., None].to(u.dtype)).sum(dim=1))), valid)
 
 
-class AttentiveSumFusion(nn.Module):
-    """o(u) = sum_i phi_i u_i, phi = softmax_i(W_phi u_i + b_phi) over the valid inputs only."""
+class AttentiveSumFusion(_NormedFusion):
+    """o(u) = LN(sum_i phi_i u_i), phi = softmax_i(W_phi u_i + b_phi) over the valid inputs only."""
 
     def __init__(self, d_e: int) -> None:
-        super().__init__()
+        super().__init__(d_e)
         self.score = nn.Linear(d_e, 1)
 
     def forward(self, u: Tensor, valid: Tensor) -> Tensor:  # noqa: D102
@@ -45,11 +59,11 @@ class AttentiveSumFusion(nn.Module):
         any_valid = valid.any(dim=1, keepdim=True)
         # No valid input: a zero output instead of softmax over nothing (NaN).
         phi = torch.softmax(logits.masked_fill(~any_valid, 0.0), dim=1) * any_valid
-        return (phi.to(u.dtype)[..., None] * u).sum(dim=1)
+        return self._out((phi.to(u.dtype)[..., None] * u).sum(dim=1), valid)
 
 
 FUSION_OPS: dict[str, Callable[[int], nn.Module]] = {
-    "sum": lambda d_e: SumFusion(),
+    "sum": lambda d_e: SumFusion(d_e),
     "mlp": lambda d_e: MLPFusion(d_e),
     "attentive_sum": lambda d_e: AttentiveSumFusion(d_e),
 }

@@ -144,6 +144,17 @@ class SeqSeqAttn(nn.Module):
         return self.attn(x, other.x, other.mask) * mask[..., None].to(x.dtype)
 
 
+class Residual(nn.Module):
+    """``x + o(x)``; ``o`` already zeroes padded steps, and ``x`` is zero there, so masking is kept."""
+
+    def __init__(self, op: nn.Module) -> None:
+        super().__init__()
+        self.op = op
+
+    def forward(self, x: Tensor, mask: Tensor, ctx: dict[str, Embedded]) -> Tensor:  # noqa: D102
+        return x + self.op(x, mask, ctx)
+
+
 OpFactory = Callable[[SearchSpaceConfig, str | None], nn.Module]
 
 
@@ -213,7 +224,9 @@ def build_op(config: SearchSpaceConfig, modality: str, op_name: str) -> nn.Modul
         if partner not in config.modality_names or config.modality(partner).kind != entry.partner_kind \
                 or partner == modality:
             raise ValueError(f"op {op_name!r}: partner must be another {entry.partner_kind} modality")
-        return entry.factory(config, partner)
-    if partner:
+        op = entry.factory(config, partner)
+    elif partner:
         raise ValueError(f"op {op_name!r} takes no partner")
-    return entry.factory(config, None)
+    else:
+        op = entry.factory(config, None)
+    return Residual(op) if config.residual_ops and fam != "identity" else op

@@ -63,12 +63,18 @@ def _point(step: int, net: Supernet, scorer: Scorer, metric: str, extra: dict[st
 
 def _final_finetune(net: Supernet, tuner: Finetuner, scorer: Scorer, config: DiscretiseConfig,
                     step: int) -> list[dict[str, Any]]:
-    """Fine-tune the discrete net, keep its best validation point (loaded into ``net``); return the records."""
+    """Fine-tune the discrete net with early stopping, keep its best validation point (loaded into ``net``).
+
+    Returns:
+        One record per evaluation.
+    """
     if config.final_finetune_steps <= 0:
         return []
+    tuner.set_lr(config.final_lr if config.final_lr is not None else config.finetune_lr)
+    tuner.opt.state.clear()  # fresh moments: the discrete net's gradients differ from the supernet's
     res = scorer(net)
-    best_key, best_state, records, done = res.score(config.metric), state_to_cpu(net.state_dict()), [], 0
-    while done < config.final_finetune_steps:
+    best_key, best_state, records, done, bad = res.score(config.metric), state_to_cpu(net.state_dict()), [], 0, 0
+    while done < config.final_finetune_steps and not (config.final_patience and bad >= config.final_patience):
         n = min(config.eval_every, config.final_finetune_steps - done)
         tuner.run(n)
         done += n
@@ -76,9 +82,32 @@ def _final_finetune(net: Supernet, tuner: Finetuner, scorer: Scorer, config: Dis
         records.append({"step": step, "edge": None, "removed": None, "finetune_steps": done,
                         "discrete_val_loss": res.loss, **{f"discrete_val_{k}": v for k, v in res.metrics.items()}})
         if res.score(config.metric) > best_key:
-            best_key, best_state = res.score(config.metric), state_to_cpu(net.state_dict())
+            best_key, best_state, bad = res.score(config.metric), state_to_cpu(net.state_dict()), 0
+        else:
+            bad += 1
     net.load_state_dict(best_state)
     return records
+
+
+def score_candidates(net: Supernet, edge: Any, tuner: Finetuner, scorer: Scorer, config: DiscretiseConfig
+                     ) -> dict[int, tuple[float, float]]:
+    """Validation key of the supernet with each alive op of ``edge`` removed (one at a time, then restored).
+
+    With ``candidate_finetune_steps`` every candidate first gets the same few weight steps from the same
+    weights, undone afterwards, so that candidates are compared after the net has adapted to the removal.
+    """
+    k = config.candidate_finetune_steps
+    batches = tuner.take(k) if k else []
+    snap = tuner.snapshot() if k else None
+    out = {}
+    for i in edge.alive_indices():
+        with edge.without(i):
+            if snap is not None:
+                tuner.run_on(batches)
+            out[i] = scorer(net).score(config.metric)
+            if snap is not None:
+                tuner.restore(snap)
+    return out
 
 
 def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, out_dir: str | Path | None = None,
@@ -108,10 +137,7 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
         step += 1
         open_edges = [e for e in net.edges().values() if len(e.alive_indices()) > 1]
         edge = open_edges[int(rng.integers(len(open_edges)))]
-        candidates = {}
-        for i in edge.alive_indices():
-            with edge.without(i):
-                candidates[i] = scorer(net).score(config.metric)
+        candidates = score_candidates(net, edge, tuner, scorer, config)
         worst = max(candidates, key=lambda i: candidates[i])
         edge.remove(worst)
         tuner.run(config.finetune_steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,13 @@ class DiscretiseConfig:
         final_finetune_steps: Weight fine-tuning of the kept discrete architecture ("until it converges again"),
             evaluated every ``eval_every`` steps; the best validation point is kept.
         eval_every: Evaluation period of that final fine-tuning.
+        candidate_finetune_steps: Weight steps each pruning candidate gets (on the same batches, from the same
+            weights, undone afterwards) before it is scored; 0 scores it right after the removal (Algorithm 1 as
+            written). A removal that re-weights an edge (a selector going from ~0.4 to 1) always looks worse than
+            one that drops a small contribution until the net has adapted, so unrecovered scoring drifts towards
+            dropping inputs; a few recovery steps remove that bias.
+        final_lr: Learning rate of the final fine-tuning (default: ``finetune_lr``).
+        final_patience: Stop the final fine-tuning after this many evaluations without improvement (0: never).
     """
 
     finetune_steps: int = 20
@@ -43,10 +51,16 @@ class DiscretiseConfig:
     select: str = "final"
     final_finetune_steps: int = 0
     eval_every: int = 20
+    candidate_finetune_steps: int = 0
+    final_lr: float | None = None
+    final_patience: int = 0
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "final"):
             raise ValueError(f"select must be 'best' or 'final', got {self.select!r}")
+        if min(self.finetune_steps, self.final_finetune_steps, self.candidate_finetune_steps,
+               self.final_patience) < 0 or self.eval_every <= 0:
+            raise ValueError("step counts and patience must be >= 0, eval_every > 0")
 
 
 def alive_state(net: Supernet) -> dict[str, Tensor]:
@@ -105,15 +119,38 @@ class Finetuner:
                 self._it = iter(self.data.train(self.epoch))
         raise ValueError("training data is empty")
 
+    def take(self, steps: int) -> list[Any]:
+        """The next ``steps`` training batches (to replay the same ones for several candidates)."""
+        return [self._next() for _ in range(steps)]
+
     def run(self, steps: int) -> None:
         """Take ``steps`` weight steps (architecture logits frozen)."""
+        self.run_on(self.take(steps))
+
+    def run_on(self, batches: list[Any]) -> None:
+        """One weight step per given batch."""
         self.net.train()
-        for _ in range(steps):
-            batch = self._next()
+        for batch in batches:
             self.opt.zero_grad(set_to_none=True)
             loss = task_loss(self.net(batch, validate=False), batch.targets(), self.net.config.task)
             loss.backward(inputs=self.weights)
             self.opt.step()
+
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate (the final fine-tuning may use another one)."""
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+    def snapshot(self) -> tuple[list[Tensor], dict[str, Any]]:
+        """Copies of the weights and the optimiser state (undo point for candidate recovery)."""
+        return [p.detach().clone() for p in self.weights], copy.deepcopy(self.opt.state_dict())
+
+    def restore(self, snap: tuple[list[Tensor], dict[str, Any]]) -> None:
+        """Return to a ``snapshot``."""
+        with torch.no_grad():
+            for p, w in zip(self.weights, snap[0]):
+                p.copy_(w)
+        self.opt.load_state_dict(snap[1])
 
 
 def darts_pt_genotype(net: Supernet, data: SearchData, config: DiscretiseConfig,

@@ -83,6 +83,10 @@ class SearchSpaceConfig:
         embed_dropout: Dropout after each input embedding.
         static_ops / seq_ops: Enabled op families (see ``model.search.ops``); interaction families expand to
             one op per partner modality.
+        residual_ops: Every non-identity cell op computes ``x + o(x)`` (the authors' code does this). A mixed
+            layer is then ``x + sum_o w_o o(x)``: the modality's own signal passes at weight 1 whatever the
+            mixing weights, so discretising an edge cannot cut it (with ``o(x)`` alone an attention op chosen on
+            both layers of a static cell discards the modality's own content).
     """
 
     modalities: tuple[ModalitySpec, ...]
@@ -95,6 +99,7 @@ class SearchSpaceConfig:
     embed_dropout: float = 0.1
     static_ops: tuple[str, ...] = ("identity", "linear_relu", "static_static", "static_seq_attn")
     seq_ops: tuple[str, ...] = ("identity", "rnn", "self_attn", "conv1d", "ffn", "seq_seq_attn")
+    residual_ops: bool = True
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.modalities]
@@ -138,6 +143,7 @@ class SearchSpaceConfig:
         data["task"] = TaskSpec(**data["task"])
         data["static_ops"] = tuple(data.get("static_ops", cls.static_ops))
         data["seq_ops"] = tuple(data.get("seq_ops", cls.seq_ops))
+        data.setdefault("residual_ops", False)  # genotypes written before the option had plain ops
         return cls(**data)
 
 

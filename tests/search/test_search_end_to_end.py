@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from model.derived import load_derived
+from model.metrics import auroc
 from model.search.bilevel import SearchConfig
-from model.search.evaluate import _binary_metrics, evaluate
+from model.search.evaluate import evaluate
 from model.search.prune import prune_supernet
 from model.search.search_loop import indexed_search_data, run_search
 from model.search.selection import DiscretiseConfig
@@ -35,15 +36,19 @@ def test_search_prune_evaluate_planted_signal(tmp_path: Path) -> None:
     def test_batches():  # noqa: ANN202
         return (co.batch(test[i:i + 100]) for i in range(0, len(test), 100))
 
-    oracle = _binary_metrics(co.labels[test, 0], co.prob[test])["auroc"]
+    oracle = auroc(co.labels[test, 0], co.prob[test])
     supernet_auroc = evaluate(net, test_batches(), cfg.task).metrics["auroc"]
-    result = prune_supernet(net, data, DiscretiseConfig(finetune_steps=2, finetune_lr=1e-3, metric="neg_loss",
-                                                        final_finetune_steps=60, eval_every=20),
-                            out_dir=tmp_path / "derived")
+    # Candidates are scored after a few recovery steps; the kept net is fine-tuned with early stopping.
+    config = DiscretiseConfig(finetune_steps=5, finetune_lr=1e-3, metric="neg_loss", candidate_finetune_steps=5,
+                              final_finetune_steps=200, eval_every=20, final_lr=1e-3, final_patience=3)
+    result = prune_supernet(net, data, config, out_dir=tmp_path / "derived")
     derived = load_derived(tmp_path / "derived")
     derived_auroc = evaluate(derived, test_batches(), cfg.task).metrics["auroc"]
     assert result.derived.genotype == derived.genotype and len(result.trajectory) > 1
     print(f"oracle {oracle:.3f} supernet {supernet_auroc:.3f} derived {derived_auroc:.3f}")
     assert oracle > 0.85
     assert supernet_auroc > 0.75  # far above chance (0.5): the search learns the planted signal
-    assert derived_auroc > 0.65  # the discrete model keeps a clear share of it (see the report on the gap)
+    # Measured: supernet 0.834, derived 0.810 on these 200 test samples (AUROC standard error there ~0.03);
+    # on the tuning split the derived model is ahead (0.829 vs 0.806). The 0.005 goal is not asserted: see
+    # docs/results-autofm.md for the gap and the larger benchmark.
+    assert derived_auroc > supernet_auroc - 0.03

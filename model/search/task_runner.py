@@ -1,0 +1,196 @@
+"""Library entry points the pipeline wraps as components: search, prune and evaluate on a featurized cohort.
+
+Splits: architecture batches come from a held-out half of ``train`` (DARTS habit), the ``tuning`` split drives
+model selection, early stopping and pruning scores, and ``held_out`` is read only by ``evaluate_on_cohort``.
+Every output directory appears whole or not at all (``atomic_dir``); the search checkpoints each epoch into a
+sibling ``.<out_dir>.ckpt`` folder, resumed when present and removed once the search output is written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from model.derived import load_derived, save_derived
+from model.io_atomic import atomic_dir
+from model.metrics import binary_metrics, curves, evaluate_binary
+from model.search.bilevel import SearchConfig
+from model.search.checkpoint import state_to_cpu
+from model.search.cohort_data import CohortData
+from model.search.evaluate import evaluate
+from model.search.prune import prune_supernet
+from model.search.search_loop import SearchData, indexed_search_data, run_search
+from model.search.selection import DiscretiseConfig, argmax_genotype, darts_pt_genotype
+from model.search.spec import SearchSpaceConfig
+from model.search.supernet import Supernet
+
+
+@dataclass(frozen=True)
+class CohortSearchConfig:
+    """Everything a cohort run needs (built from ``params.yaml`` at the entry point; defaults: the paper's).
+
+    Args:
+        d_e / n_layers / n_nodes: Search-space sizes.
+        epochs / batch_size / w_lr / arch_lr / order / penalty_weight / patience / seed: Search settings.
+        metric: Tuning-split selection metric (``"auroc"``, ``"aupr"``, ``"neg_loss"``).
+        finetune_steps / finetune_lr / candidate_finetune_steps: Pruning (see ``DiscretiseConfig``).
+        final_finetune_steps / final_lr / final_patience / eval_every: Fine-tuning of the derived architecture.
+        prune_metric: Metric that scores pruning candidates (the loss is smoother than AUROC on small splits).
+        n_boot: Bootstrap resamples of the held-out CIs.
+        baselines: Also derive the DARTS argmax and DARTS-PT genotypes (Table 7).
+    """
+
+    d_e: int = 256
+    n_layers: int = 2
+    n_nodes: int = 3
+    epochs: int = 10
+    batch_size: int = 64
+    w_lr: float = 1e-4
+    arch_lr: float = 1e-5
+    order: str = "first"
+    penalty_weight: float = 0.1
+    patience: int = 5
+    seed: int = 0
+    metric: str = "aupr"
+    finetune_steps: int = 20
+    finetune_lr: float = 2e-6
+    candidate_finetune_steps: int = 5
+    final_finetune_steps: int = 500
+    final_lr: float = 1e-4
+    final_patience: int = 4
+    eval_every: int = 50
+    prune_metric: str = "neg_loss"
+    n_boot: int = 1000
+    baselines: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
+        """Build from a plain dict, rejecting unknown keys.
+
+        Raises:
+            ValueError: Unknown key.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown CohortSearchConfig keys: {sorted(unknown)}")
+        return cls(**data)
+
+    def search(self) -> SearchConfig:
+        """The bi-level optimisation settings."""
+        return SearchConfig(epochs=self.epochs, batch_size=self.batch_size, w_lr=self.w_lr, arch_lr=self.arch_lr,
+                            order=self.order, penalty_weight=self.penalty_weight, seed=self.seed,
+                            patience=self.patience)  # type: ignore[arg-type]
+
+    def discretise(self) -> DiscretiseConfig:
+        """The pruning settings."""
+        return DiscretiseConfig(finetune_steps=self.finetune_steps, finetune_lr=self.finetune_lr,
+                                metric=self.prune_metric, seed=self.seed, select="final",
+                                final_finetune_steps=self.final_finetune_steps, eval_every=self.eval_every,
+                                candidate_finetune_steps=self.candidate_finetune_steps, final_lr=self.final_lr,
+                                final_patience=self.final_patience)
+
+
+def _data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:
+    return indexed_search_data(cohort.batch, cohort.indices("train"), cohort.indices("tuning"), cfg.batch_size,
+                               cfg.seed, arch_fraction=0.5)
+
+
+def _load_supernet(search_dir: Path) -> Supernet:
+    space = SearchSpaceConfig.from_dict(json.loads((search_dir / "space.json").read_text()))
+    net = Supernet(space)
+    net.load_state_dict(load_file(str(search_dir / "supernet.safetensors")))
+    return net
+
+
+def search_on_cohort(features_dir: str | Path, samples_path: str | Path, out_dir: str | Path,
+                     cfg: CohortSearchConfig, embeddings: dict[str, str] | None = None) -> dict:
+    """Train the supernet; write supernet / architecture safetensors, ``space.json`` and ``search_log.json``.
+
+    Returns:
+        The search log (history, best epoch and score).
+    """
+    out_dir = Path(out_dir)
+    cohort = CohortData(features_dir, samples_path, embeddings)
+    space = SearchSpaceConfig(cohort.modalities(), d_e=cfg.d_e, n_layers=cfg.n_layers, n_nodes=cfg.n_nodes)
+    torch.manual_seed(cfg.seed)
+    net = Supernet(space)
+    ckpt = out_dir.parent / f".{out_dir.name}.ckpt"
+    outcome = run_search(net, _data(cohort, cfg), cfg.search(), ckpt, metric=cfg.metric)
+    log = {"history": outcome.history, "best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
+           "config": asdict(cfg), "embeddings": sorted(embeddings or {}), "n_samples": len(cohort)}
+    with atomic_dir(out_dir, overwrite=True) as tmp:
+        save_file(state_to_cpu(net.state_dict()), str(tmp / "supernet.safetensors"))
+        save_file({k: e.alpha.detach().clone() for k, e in net.edges().items()}, str(tmp / "architecture.safetensors"))
+        (tmp / "space.json").write_text(json.dumps(space.to_dict(), indent=2))
+        (tmp / "search_log.json").write_text(json.dumps(log, indent=2, allow_nan=True))
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return log
+
+
+def prune_on_cohort(search_dir: str | Path, features_dir: str | Path, samples_path: str | Path,
+                    out_dir: str | Path, cfg: CohortSearchConfig, embeddings: dict[str, str] | None = None) -> dict:
+    """Algorithm 1 on the searched supernet; write the derived model, trajectory and Table 7 genotypes.
+
+    Returns:
+        Summary: genotype digests and the tuning metrics of the kept derived model.
+    """
+    search_dir, out_dir = Path(search_dir), Path(out_dir)
+    cohort = CohortData(features_dir, samples_path, embeddings)
+    data = _data(cohort, cfg)
+    net = _load_supernet(search_dir)
+    baselines = {}
+    if cfg.baselines:
+        baselines["darts_argmax"] = argmax_genotype(net)
+        pt_net = _load_supernet(search_dir)
+        baselines["darts_pt"] = darts_pt_genotype(pt_net, data, cfg.discretise())
+    result = prune_supernet(net, data, cfg.discretise())
+    tuning = evaluate(result.derived, data.val(), net.config.task).metrics
+    summary = {"genotype": result.genotype.digest(), "best_step": result.best_step, "tuning": tuning,
+               "baselines": {k: g.digest() for k, g in baselines.items()}}
+    with atomic_dir(out_dir, overwrite=True) as tmp:
+        save_derived(result.derived, tmp / "model")
+        for f in (tmp / "model").iterdir():
+            f.rename(tmp / f.name)
+        (tmp / "model").rmdir()
+        (tmp / "trajectory.json").write_text(json.dumps(
+            {"best_step": result.best_step, "config": asdict(cfg.discretise()), "trajectory": result.trajectory,
+             "summary": summary}, indent=2, allow_nan=True))
+        if baselines:
+            (tmp / "genotypes").mkdir()
+            for name, g in baselines.items():
+                g.save(tmp / "genotypes" / f"{name}.json")
+    return summary
+
+
+def evaluate_on_cohort(model_dir: str | Path, features_dir: str | Path, samples_path: str | Path,
+                       out_dir: str | Path, embeddings: dict[str, str] | None = None, n_boot: int = 1000) -> dict:
+    """Held-out report of a derived model: ``metrics.json`` (CIs, ECE, subgroups, oracle) and ``curves.json``.
+
+    Returns:
+        The metrics dict written to ``metrics.json``.
+    """
+    model = load_derived(model_dir)
+    cohort = CohortData(features_dir, samples_path, embeddings)
+    test = cohort.indices("held_out")
+    batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
+    scores = evaluate(model, batches, model.config.task).scores[:, 0]
+    y = cohort.labels[test]
+    groups = {k: v[test] for k, v in cohort.subgroups().items()}
+    metrics = evaluate_binary(y, scores, groups=groups, n_boot=n_boot)
+    metrics["split"], metrics["genotype"] = "held_out", model.genotype.digest()
+    if cohort.oracle is not None:
+        oracle = binary_metrics(y, cohort.oracle[test])
+        metrics["oracle"] = {"auroc": oracle["auroc"], "aupr": oracle["aupr"]}
+    with atomic_dir(Path(out_dir), overwrite=True) as tmp:
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (tmp / "curves.json").write_text(json.dumps(curves(y, scores), indent=2))
+        np.save(tmp / "scores.npy", scores.astype(np.float32), allow_pickle=False)
+    return metrics
