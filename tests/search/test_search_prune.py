@@ -4,16 +4,18 @@ DARTS-PT."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from search_helpers import tiny_config
 
 from model.derived import load_derived
 from model.search.evaluate import EvalResult, evaluate
 from model.search.genotype import Genotype
-from model.search.prune import prune_supernet
+from model.search.prune import PruneResult, prune_supernet
 from model.search.search_loop import indexed_search_data
 from model.search.selection import DiscretiseConfig, darts_pt_genotype
 from model.search.supernet import Supernet
@@ -45,16 +47,35 @@ class SpyScorer:
         return evaluate(net, self.data.val(), net.config.task)
 
 
-def test_pruning_bookkeeping_and_save(tmp_path: Path) -> None:
+@dataclass
+class PruneRun:
+    """One Algorithm 1 run (``select="final"``) shared by the tests that only read it."""
+
+    net: Supernet
+    data: object
+    initial: dict[str, torch.Tensor]
+    spy: SpyScorer
+    result: PruneResult
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def prune_run(tmp_path_factory: pytest.TempPathFactory) -> PruneRun:
     net, data, _ = _setup()
     initial = {k: e.alive.clone() for k, e in net.edges().items()}
     spy = SpyScorer(data)
-    result = prune_supernet(net, data, DiscretiseConfig(finetune_steps=1, finetune_lr=1e-3, metric="auroc"),
-                            out_dir=tmp_path / "pruned", scorer=spy)
+    out = tmp_path_factory.mktemp("prune") / "pruned"
+    config = DiscretiseConfig(finetune_steps=1, finetune_lr=1e-3, metric="auroc", select="final")
+    result = prune_supernet(net, data, config, out_dir=out, scorer=spy)
+    return PruneRun(net, data, initial, spy, result, out)
+
+
+def test_pruning_bookkeeping_and_save(prune_run: PruneRun) -> None:
+    net, data, spy, result = prune_run.net, prune_run.data, prune_run.spy, prune_run.result
     n_removals = sum(len(e.op_names) - 1 for e in net.edges().values())
     assert len(result.trajectory) == n_removals + 1 and net.is_discrete()
     # Replay: before each removal the candidates differ from the current masks by exactly one op.
-    current = {k: v.clone() for k, v in initial.items()}
+    current = {k: v.clone() for k, v in prune_run.initial.items()}
     call = 2  # the first two calls score the initial point (supernet and its argmax completion)
     for rec in result.trajectory[1:]:
         edge = rec["edge"]
@@ -74,7 +95,7 @@ def test_pruning_bookkeeping_and_save(tmp_path: Path) -> None:
     assert all(torch.equal(current[k], e.alive) for k, e in net.edges().items())
     # Selectors keep both outcomes possible (the reference code always dropped `identity`).
     # Final save: genotype + weights of the kept point + trajectory.
-    out = tmp_path / "pruned"
+    out = prune_run.out
     assert sorted(p.name for p in out.iterdir()) == ["genotype.json", "trajectory.json", "weights.safetensors"]
     assert Genotype.load(out / "genotype.json") == result.genotype
     traj = json.loads((out / "trajectory.json").read_text())
@@ -83,13 +104,13 @@ def test_pruning_bookkeeping_and_save(tmp_path: Path) -> None:
     torch.testing.assert_close(load_derived(out)(batch), result.derived.eval()(batch))
 
 
-def test_final_selection_is_the_fully_pruned_net() -> None:
-    net, data, _ = _setup()
-    result = prune_supernet(net, data, DiscretiseConfig(finetune_steps=0, select="final", metric="auroc"))
-    assert result.best_step == len(result.trajectory) - 1
+def test_final_selection_is_the_fully_pruned_net(prune_run: PruneRun) -> None:
+    # The same run as above (select="final"): the kept point is the last step, i.e. the fully pruned net.
     from model.search.derive import genotype_of
 
-    assert result.genotype.cells == genotype_of(net, "autofm_prune").cells
+    result = prune_run.result
+    assert result.best_step == len(result.trajectory) - 1
+    assert result.genotype.cells == genotype_of(prune_run.net, "autofm_prune").cells
 
 
 def test_darts_pt_discretises_every_edge() -> None:

@@ -1,0 +1,393 @@
+"""Benchmark: AutoFM search quality on a synthetic cohort, per task, on the held-out split with 95% bootstrap CIs.
+
+Rows of each task's table: the oracle (the generator's true outcome probability), simple per-modality logistic
+regressions and their late fusion (the baselines of ``model.data.signal_check``, fitted on train+tuning), the
+searched supernet, the derived model (Algorithm 1 pruning + final fine-tune), the DARTS argmax genotype and, with
+``--darts-pt``, the DARTS-PT genotype (each: supernet weights restricted to the genotype, then the same final
+fine-tune as the derived model). Wall time per phase is printed.
+
+A ``--work`` folder is reused: the cohort, labels, features, search and pruning outputs found there are not
+recomputed, provided they were made with the same settings (checked; a mismatch stops the run).
+
+Note and X-ray inputs (``--embeddings``):
+  standin  TF-IDF (fitted on train) + TruncatedSVD(64) note vectors and 16x16 downsampled X-ray pixels, written in
+           the embedding-folder format of ``model.search.cohort_data`` (index.parquet + vectors.npy). Not the
+           product's encoders: a clearly cheaper substitute.
+  model    ``model.embed.embed_notes`` (bundled MiniLM) and ``embed_images`` after ``pretrain_cxr_encoder``
+           (slow on 2 CPU cores).
+  none     structured tables only.
+
+Usage:
+  .venv/bin/python benchmarks/bench_search_quality.py [--n-stays 4000] [--image-size 32] [--tasks mortality arf]
+      [--embeddings standin|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from model.data.labeling import label_dataset
+from model.data.synthetic import generate_cohort
+from model.data.synthetic_config import CohortConfig
+from model.features.task_features import featurize_task
+from model.metrics import MetricUndefinedWarning, bootstrap_metric
+from model.search.cohort_data import CohortData
+from model.search.derive import derive_model, discretise_to
+from model.search.evaluate import evaluate
+from model.search.genotype import Genotype
+from model.search.prune import _final_finetune  # the derived model's own final fine-tune, reused for fairness
+from model.search.selection import Finetuner, argmax_genotype, default_scorer
+from model.search.supernet import Supernet
+from model.search.task_runner import (
+    CohortSearchConfig,
+    _data,
+    _load_supernet,
+    evaluate_on_cohort,
+    prune_on_cohort,
+    search_on_cohort,
+)
+
+TASK_HOURS = {"mortality": 48, "arf": 12, "shock": 12}
+SIGNAL_KEYS = ["subject_id", "anchor_time"]
+
+
+class Timer:
+    """Wall seconds per named phase, printed as they finish."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the enclosed block under ``name``."""
+        t0 = time.perf_counter()
+        yield
+        self.phases[name] = time.perf_counter() - t0
+        print(f"  [{name}] {self.phases[name]:.1f} s", flush=True)
+
+
+def write_embedding_folder(out_dir: Path, samples: pl.DataFrame, present: np.ndarray, vectors: np.ndarray) -> None:
+    """Write ``index.parquet`` (subject_id, prediction_time, present) and ``vectors.npy`` (absent rows zero)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vectors = np.asarray(vectors, dtype=np.float32).copy()
+    vectors[~present] = 0.0
+    samples.select("subject_id", "prediction_time").with_columns(present=pl.Series(present.astype(bool))) \
+        .write_parquet(out_dir / "index.parquet")
+    np.save(out_dir / "vectors.npy", vectors, allow_pickle=False)
+
+
+def _sorted_order(samples: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """Samples sorted by (subject_id, anchor_time), as signal_check expects, and their original positions."""
+    s = samples.with_row_index("_pos").sort(SIGNAL_KEYS)
+    return s.drop("_pos"), s["_pos"].to_numpy()
+
+
+def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: int = 64, side: int = 16
+                       ) -> dict[str, str]:
+    """TF-IDF + TruncatedSVD note vectors (fitted on the train split) and downsampled X-ray pixels.
+
+    Returns:
+        Modality name -> embedding folder.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from model.data.signal_check import image_features, note_texts
+
+    shards = sorted((meds / "data").rglob("*.parquet"))
+    srt, pos = _sorted_order(samples)
+    texts_sorted = note_texts(shards, srt)
+    texts: list[str] = [""] * samples.height
+    for p, t in zip(pos, texts_sorted):
+        texts[p] = t
+    train = (samples["split"] == "train").to_numpy()
+    tfidf = TfidfVectorizer(min_df=3, ngram_range=(1, 2), max_features=20000, sublinear_tf=True)
+    tfidf.fit([t for t, k in zip(texts, train) if k])
+    x = tfidf.transform(texts)
+    svd = TruncatedSVD(svd_dim, random_state=0).fit(x[train])
+    vec = svd.transform(x)
+    vec = (vec - vec[train].mean(0)) / (vec[train].std(0) + 1e-6)
+    present = np.array([t.strip() != "" for t in texts])
+    write_embedding_folder(out / "notes", samples, present, vec)
+    img_sorted = image_features(meds, shards, srt, side=side)
+    img = np.zeros_like(img_sorted)
+    img[pos] = img_sorted
+    present_img = img[:, -1] > 0
+    pix = img[:, :-1]
+    mu, sd = pix[train & present_img].mean(0), pix[train & present_img].std(0) + 1e-6
+    write_embedding_folder(out / "cxr", samples, present_img, (pix - mu) / sd)
+    return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
+
+
+def model_embeddings(meds: Path, samples: pl.DataFrame, out: Path, image_size: int, encoder_dir: Path
+                     ) -> dict[str, str]:
+    """The product's encoders: ``model.embed`` notes (bundled MiniLM) and X-rays (ResNet-34 pretrained here)."""
+    from model.embed import embed_images, embed_notes, pretrain_cxr_encoder
+    from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig, NoteEncoderConfig, PretrainConfig
+
+    pre = ImagePreprocessConfig(size=image_size)
+    if not (encoder_dir / "encoder.json").exists():
+        pretrain_cxr_encoder(meds, encoder_dir, PretrainConfig(preprocess=pre, epochs=3))
+    keys = samples.select("subject_id", "anchor_time", "prediction_time")
+    embed_notes(meds, keys, out / "notes", NoteEncoderConfig(progress=False, max_length=128))
+    embed_images(meds, keys, out / "cxr", ImageEncoderConfig(weights_dir=str(encoder_dir), preprocess=pre,
+                                                             progress=False))
+    return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
+
+
+def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Held-out scores of signal_check's logistic regressions (fit on train+tuning): each modality and the fusion.
+
+    Returns:
+        Row name -> scores of the held-out samples, in the order of ``samples``.
+    """
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.preprocessing import StandardScaler
+
+    from model.data.signal_check import _fit_score, image_features, note_texts, structured_features
+
+    shards = sorted((meds / "data").rglob("*.parquet"))
+    srt, pos = _sorted_order(samples)
+    tr = (srt["split"] != "held_out").to_numpy()
+    y = srt["boolean_value"].to_numpy().astype(int)
+    xs_raw = structured_features(shards, srt)
+    xs = StandardScaler().fit(xs_raw[tr]).transform(xs_raw)
+    texts = note_texts(shards, srt)
+    tfidf = TfidfVectorizer(min_df=3, ngram_range=(1, 2), max_features=20000, sublinear_tf=True)
+    tfidf.fit([t for t, k in zip(texts, tr) if k])
+    parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (tfidf.transform(texts), 1.0),
+             "cxr": (sparse.csr_matrix(image_features(meds, shards, srt)), 0.1)}
+    scores: dict[str, np.ndarray] = {}
+    extra_tr, extra_te = [], []
+    for name, (x, c) in parts.items():
+        s = _fit_score(x[tr], y[tr], x[~tr], c)
+        scores[name] = s
+        if name != "structured":
+            oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
+                                    method="decision_function")
+            extra_tr.append(oof)
+            extra_te.append(np.log(s + 1e-12) - np.log(1 - s + 1e-12))
+    z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
+    z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
+    scores["fusion"] = _fit_score(z_tr, y[tr], z_te, 0.05)
+    # Back to the order of ``samples`` restricted to held_out.
+    held_pos = pos[~tr]
+    order = np.argsort(held_pos)
+    return {k: v[order] for k, v in scores.items()}
+
+
+def ci_row(name: str, y: np.ndarray, s: np.ndarray, n_boot: int, note: str = "") -> dict[str, Any]:
+    """AUROC and AUPR with 95% percentile bootstrap CIs."""
+    row: dict[str, Any] = {"model": name, "note": note}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetricUndefinedWarning)
+        for m in ("auroc", "aupr"):
+            r = bootstrap_metric(m, y, s, n_boot=n_boot, seed=0)
+            row[m], row[f"{m}_lo"], row[f"{m}_hi"] = r.point, r.low, r.high
+    print(f"  row: {name}: AUROC {_fmt(row, 'auroc')}, AUPR {_fmt(row, 'aupr')}", flush=True)
+    return row
+
+
+def held_out_scores(model: torch.nn.Module, cohort: CohortData) -> np.ndarray:
+    """Scores of a supernet / derived model on the held-out split (sample order)."""
+    test = cohort.indices("held_out")
+    batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
+    return evaluate(model, batches, model.config.task).scores[:, 0]
+
+
+def genotype_model(search_dir: Path, genotype: Genotype, cohort: CohortData, cfg: CohortSearchConfig
+                   ) -> torch.nn.Module:
+    """The searched supernet restricted to ``genotype`` and fine-tuned exactly as the derived model is."""
+    net: Supernet = _load_supernet(search_dir)
+    data = _data(cohort, cfg)
+    disc = cfg.discretise()
+    discretise_to(net, genotype)
+    torch.manual_seed(cfg.seed)
+    tuner = Finetuner(net, data, disc.finetune_lr, disc.seed)
+    _final_finetune(net, tuner, default_scorer(data), disc, 0)
+    return derive_model(net, genotype)
+
+
+def _require_same(saved: dict[str, Any], wanted: dict[str, Any], where: Path) -> None:
+    """Stop when a reused output was made with other settings than this run's."""
+    diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+    if diff:
+        raise SystemExit(f"{where} was made with other settings {diff} (saved, wanted): use another --work folder")
+
+
+def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Namespace,
+             cfg: CohortSearchConfig) -> dict[str, Any]:
+    """All phases of one task; returns its table rows and phase times."""
+    print(f"\n=== {task} (T={TASK_HOURS[task]} h) ===", flush=True)
+    timer = Timer()
+    tdir = work / task
+    samples_path = labels / "samples" / f"{task}.parquet"
+    samples = pl.read_parquet(samples_path)
+    features = tdir / "features"
+    with timer.phase("featurize"):
+        if not (features / "manifest.json").exists():
+            featurize_task(meds, samples, features, TASK_HOURS[task], overwrite=True)
+    emb: dict[str, str] = {}
+    if args.embeddings != "none":
+        with timer.phase(f"embeddings ({args.embeddings})"):
+            edir = tdir / f"emb_{args.embeddings}"
+            if args.embeddings == "standin":
+                emb = standin_embeddings(meds, samples, edir)
+            else:
+                emb = model_embeddings(meds, samples, edir, args.image_size, work / "cxr_encoder")
+    cohort = CohortData(features, samples_path, emb)
+    test = cohort.indices("held_out")
+    y = cohort.labels[test].astype(int)
+    counts = {s: int(len(cohort.indices(s))) for s in ("train", "tuning", "held_out")}
+    print(f"  samples {counts}, held-out positives {int(y.sum())}, modalities "
+          f"{[m.name for m in cohort.modalities()]}", flush=True)
+    rows = [ci_row("oracle", y, cohort.oracle[test], args.n_boot, "generator's true probability")]
+    with timer.phase("logreg baselines"):
+        lr = logreg_baselines(meds, samples)
+    for name in ("structured", "notes", "cxr"):
+        rows.append(ci_row(f"LR {name} only", y, lr[name], args.n_boot, "signal_check logistic regression"))
+    best_single = max(rows[1:], key=lambda r: r["auroc"])
+    rows.append(ci_row("LR late fusion", y, lr["fusion"], args.n_boot, "signal_check fusion"))
+    search_dir, prune_dir = tdir / "search", tdir / "prune"
+    with timer.phase("search"):
+        if (search_dir / "search_log.json").exists():  # reuse a finished search of this work folder
+            log = json.loads((search_dir / "search_log.json").read_text())
+            _require_same(log["config"], asdict(cfg), search_dir)
+        else:
+            log = search_on_cohort(features, samples_path, search_dir, cfg, emb)
+    rows.append(ci_row("AutoFM supernet", y, held_out_scores(_load_supernet(search_dir), cohort), args.n_boot,
+                       f"best epoch {log['best_epoch']}"))
+    with timer.phase("prune (+DARTS-PT genotype)" if cfg.baselines else "prune"):
+        if (prune_dir / "trajectory.json").exists():
+            saved = json.loads((prune_dir / "trajectory.json").read_text())
+            _require_same(saved["config"], asdict(cfg.discretise()), prune_dir)
+            summary = saved["summary"]
+        else:
+            summary = prune_on_cohort(search_dir, features, samples_path, prune_dir, cfg, emb)
+    with timer.phase("evaluate derived"):
+        metrics = evaluate_on_cohort(prune_dir, features, samples_path, tdir / "eval", emb, n_boot=args.n_boot)
+    scores = np.load(tdir / "eval" / "scores.npy")
+    rows.append(ci_row("AutoFM derived (pruning)", y, scores, args.n_boot, f"ECE {metrics['ece']:.3f}"))
+    with timer.phase("DARTS genotypes: fine-tune + evaluate"):
+        genotypes = {"darts_argmax": argmax_genotype(_load_supernet(search_dir))}
+        if cfg.baselines:
+            genotypes["darts_pt"] = Genotype.load(prune_dir / "genotypes" / "darts_pt.json")
+        for name, g in genotypes.items():
+            same = "same genotype as derived; " if g.digest() == summary["genotype"] else ""
+            model = genotype_model(search_dir, g, cohort, cfg)
+            rows.append(ci_row(f"{name} genotype", y, held_out_scores(model, cohort), args.n_boot,
+                               same + "searched weights + the derived model's final fine-tune"))
+    print_table(task, rows)
+    derived = next(r for r in rows if r["model"].startswith("AutoFM derived"))
+    sup = next(r for r in rows if r["model"] == "AutoFM supernet")
+    goals = {"derived_vs_oracle": derived["auroc"] - rows[0]["auroc"],
+             "derived_vs_best_single": derived["auroc"] - best_single["auroc"],
+             "derived_vs_supernet": derived["auroc"] - sup["auroc"]}
+    print(f"  goals (AUROC): derived - oracle {goals['derived_vs_oracle']:+.3f} (goal >= -0.02); "
+          f"derived - best single ({best_single['model']}) {goals['derived_vs_best_single']:+.3f} (goal >= 0); "
+          f"derived - supernet {goals['derived_vs_supernet']:+.3f} (goal >= -0.005)", flush=True)
+    return {"task": task, "samples": counts, "held_out_pos": int(y.sum()), "rows": rows, "goals": goals,
+            "phases_s": timer.phases, "derived_genotype": summary["genotype"], "search_best_epoch": log["best_epoch"]}
+
+
+def _fmt(r: dict[str, Any], m: str) -> str:
+    if not math.isfinite(r[m]):
+        return "n/a"
+    return f"{r[m]:.3f} [{r[f'{m}_lo']:.3f}, {r[f'{m}_hi']:.3f}]"
+
+
+def print_table(task: str, rows: list[dict[str, Any]]) -> None:
+    """A Markdown table of the rows."""
+    print(f"\n| {task}: model | held-out AUROC [95% CI] | held-out AUPR [95% CI] | note |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {_fmt(r, 'auroc')} | {_fmt(r, 'aupr')} | {r['note']} |")
+    print(flush=True)
+
+
+def main() -> int:
+    """Parse arguments, build the cohort once, run each task."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n-stays", type=int, default=4000)
+    p.add_argument("--image-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tasks", nargs="+", default=["mortality", "arf"], choices=sorted(TASK_HOURS))
+    p.add_argument("--embeddings", choices=("standin", "model", "none"), default="standin")
+    p.add_argument("--d-e", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3, help="weight and architecture learning rate of the search")
+    p.add_argument("--final-finetune-steps", type=int, default=300)
+    p.add_argument("--n-layers", type=int, default=2)
+    p.add_argument("--n-nodes", type=int, default=3)
+    p.add_argument("--finetune-steps", type=int, default=2, help="pruning: weight steps after each removal")
+    p.add_argument("--candidate-steps", type=int, default=2, help="pruning: recovery steps per candidate")
+    p.add_argument("--darts-pt", action=argparse.BooleanOptionalAction, default=False,
+                   help="also run DARTS-PT selection (costly: one evaluation per op of every edge); the DARTS "
+                        "argmax genotype is always evaluated")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (1: on a shared, loaded 2-core machine more threads only spin)")
+    p.add_argument("--work", default=None, help="work folder, reused when present (default: temporary, removed)")
+    p.add_argument("--json", default=None, help="also write all rows and timings here")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench_search_quality_"))
+    cfg = replace(CohortSearchConfig(), d_e=a.d_e, n_layers=a.n_layers, n_nodes=a.n_nodes, epochs=a.epochs,
+                  batch_size=a.batch_size, w_lr=a.lr, arch_lr=a.lr, seed=a.seed, metric="auroc",
+                  finetune_steps=a.finetune_steps, finetune_lr=1e-3, candidate_finetune_steps=a.candidate_steps,
+                  final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=3,
+                  n_boot=a.n_boot, baselines=a.darts_pt)
+    print(f"config: {json.dumps(asdict(cfg))}\nembeddings: {a.embeddings}, work: {work}", flush=True)
+    timer = Timer()
+    meds, labels = work / "meds", work / "labels"
+    t_start = time.perf_counter()
+    try:
+        cohort_cfg = CohortConfig(n_stays=a.n_stays, image_size=a.image_size, seed=a.seed)
+        with timer.phase("generate"):
+            gen_json = meds / "metadata" / "generation.json"
+            if gen_json.exists():
+                _require_same(json.loads(gen_json.read_text())["config"], json.loads(json.dumps(cohort_cfg.to_dict())),
+                              meds)
+            else:
+                gen = generate_cohort(meds, cohort_cfg, overwrite=True)
+                print(f"  cohort: {gen}", flush=True)
+        with timer.phase("label"):
+            if (labels / "summary.json").exists():
+                missing = set(a.tasks) - set(json.loads((labels / "summary.json").read_text())["tasks"])
+                if missing:
+                    raise SystemExit(f"{labels} has no labels for {sorted(missing)}: use another --work folder")
+            else:
+                label_dataset(meds, labels, tasks=tuple(a.tasks), overwrite=True)
+        results = [run_task(t, meds, labels, work, a, cfg) for t in a.tasks]
+    finally:
+        if a.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    total = time.perf_counter() - t_start
+    print(f"total wall time {total:.0f} s")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"args": vars(a), "config": asdict(cfg), "phases_s": timer.phases,
+                                            "tasks": results, "total_s": total}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
