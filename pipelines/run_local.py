@@ -1,138 +1,144 @@
-"""The main job on this machine: generate the default cohort, ingest and validate it, label, split, summarise.
+"""The main job: the Kubeflow pipeline (pipelines/autofm_pipeline.py) end to end with kfp.local's SubprocessRunner.
 
-Each step writes its own folder under the run folder atomically, with a step record holding its parameters;
-a rerun with the same parameters reuses finished steps, so a failed run resumes where it stopped.
+Every artifact of the run lands in one run folder (default runs/default):
 
-Usage: python -m pipelines.run_local [--run-dir runs/default] [--n-stays 2000] [--seed 0] [--fresh]
+    artifacts/autofm-<time>/<step>/...   each step's outputs (cached steps point at the run that computed them)
+    cache/                                kfp.local's step cache: a rerun with the same inputs reuses finished steps
+    logs/kfp-<time>.log                   the full kfp.local log (executor inputs, streamed step output)
+    summary.json                          per task: AUROC/AUPR with CIs vs the oracle, genotype, report path
+
+A failed step leaves the earlier steps' artifacts and cache entries intact; the rerun resumes after them.
+Parameters come from params.yaml (typed, pipelines/params.py); the options below override them.
+
+Usage: python -m pipelines.run_local [--run-dir runs/default] [--n-stays N] [--seed S] [--tasks T ...]
+       [--search-epochs E] [--dataset-uri URI] [--params params.yaml] [--no-cache] [--fresh]
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+import warnings
 from pathlib import Path
+from typing import Any
 
-import polars as pl
-
-from model.data.ingest import ingest
-from model.data.labeling import ALL_TASKS, label_dataset
-from model.data.synthetic import generate_cohort
-from model.data.synthetic_config import CohortConfig
-from model.data.tasks import BINARY_TASKS, TaskCodes, required_code_patterns
 from model.errors import DataValidationError
-from model.features.task_features import featurize_task
-from model.io_atomic import atomic_dir, sha256_file, write_json
-
-FEATURE_TASKS = ("mortality", "arf", "shock")
-
-
-def _step(run_dir: Path, name: str, params: dict, fn: Callable[[Path], dict]) -> dict:
-    """Run `fn(out_dir)` unless a finished result with the same parameters exists; print one progress line."""
-    out = run_dir / name
-    record = run_dir / f"{name}.step.json"
-    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    if out.exists() and record.exists():
-        prev = json.loads(record.read_text())
-        if prev.get("key") == key:
-            print(f"[{name}] reused ({prev['seconds']:.1f} s when computed) -> {out}", flush=True)
-            return prev["result"]
-    if out.exists():
-        shutil.rmtree(out)  # stale: parameters changed or the step never finished
-    t0 = time.perf_counter()
-    print(f"[{name}] running ...", flush=True)
-    result = fn(out)
-    seconds = time.perf_counter() - t0
-    write_json(record, {"key": key, "params": params, "seconds": seconds, "result": result})
-    print(f"[{name}] done in {seconds:.1f} s -> {out}", flush=True)
-    return result
+from model.io_atomic import write_json
+from pipelines.params import PARAMS_FILE, Params, load_params
+from pipelines.progress import ProgressTee
 
 
-def run(run_dir: Path, cfg: CohortConfig, codes: TaskCodes = TaskCodes()) -> dict:
-    """The whole local job; returns the summary it also writes to run_dir/summary.json."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    gen = _step(run_dir, "cohort", cfg.to_dict(), lambda out: generate_cohort(out, cfg))
-    required = required_code_patterns(codes, ALL_TASKS)
-    ing = _step(run_dir, "ingested", {"src": "cohort", "codes": codes.__dict__, "cohort": gen},
-                lambda out: _slim_manifest(ingest(run_dir / "cohort", out, anchor_code=codes.anchor,
-                                                  required_codes=required)))
-    lab = _step(run_dir, "labels", {"codes": codes.__dict__, "ingested": ing},
-                lambda out: label_dataset(run_dir / "ingested", out, codes=codes))
-    feats = _step(run_dir, "features", {"labels": _dir_digest(run_dir / "labels"), "tasks": FEATURE_TASKS},
-                  lambda out: _featurize(run_dir / "ingested", run_dir / "labels", out))
-    summary = {"cohort": gen, "ingest": ing, "labels": lab, "features": feats}
+def pipeline_arguments(params: Params) -> dict[str, Any]:
+    """The pipeline's UI parameters from params.yaml (GPU settings keep their defaults: ignored locally)."""
+    return {"dataset_uri": params.ingest.dataset_uri, "dataset_format": params.ingest.format,
+            "population_uri": params.ingest.population, "n_stays": params.generate.n_stays,
+            "cohort_seed": params.generate.seed, "tasks": list(params.label.tasks), "T": params.featurize.T,
+            "search_epochs": params.search.epochs, "search_order": params.search.order,
+            "diversity_lambda": params.search.diversity_lambda, "seed": params.search.seed,
+            "search_overrides": dict(params.search.overrides), "eval_n_boot": params.evaluate.n_boot}
+
+
+def run(run_dir: Path, arguments: dict[str, Any], *, cache: bool = True, echo: Any = None) -> dict:
+    """Run the pipeline locally; return the summary (also written to run_dir/summary.json).
+
+    Raises:
+        RuntimeError: A step failed (its message names the step; the full log is in run_dir/logs).
+    """
+    from kfp import local
+
+    from pipelines.autofm_pipeline import autofm_pipeline
+
+    run_dir = run_dir.resolve()
+    for sub in ("artifacts", "cache", "logs", "tmp", "workspace"):
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(run_dir / "tmp")  # each task leaves a temp dir: keep them in the run folder
+    # ParallelFor iterations run at once: share the cores between them instead of oversubscribing.
+    n_par = max(1, len(arguments.get("tasks") or [1]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_par)))
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(run_dir / "artifacts"),
+               workspace_root=str(run_dir / "workspace"), raise_on_error=True, enable_caching=cache,
+               cache_root=str(run_dir / "cache"))
+    log = run_dir / "logs" / f"kfp-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    with ProgressTee(log, echo or sys.__stdout__) as tee, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"kfp\.local")  # "settings have no effect locally": expected
+        try:
+            task = autofm_pipeline(**arguments)
+        except Exception as e:
+            raise RuntimeError(f"{tee.last_failure or 'the pipeline'} failed: {_short(e)} (full log: {log})") from e
+    summary = json.loads((Path(task.outputs["Output"].path) / "summary.json").read_text()) if hasattr(
+        task, "outputs") else json.loads((Path(task.path) / "summary.json").read_text())
+    summary["arguments"], summary["log"] = arguments, str(log)
     write_json(run_dir / "summary.json", summary)
     return summary
 
 
-def _dir_digest(path: Path) -> str:
-    """Content hash of a step's output folder: a downstream step reruns only when its input's bytes changed."""
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f.relative_to(path).as_posix().encode())
-        h.update(sha256_file(f).encode())
-    return h.hexdigest()
+def _short(e: Exception) -> str:
+    from pipelines.progress import ANSI
 
-
-def _featurize(meds_dir: Path, labels_dir: Path, out: Path) -> dict:
-    """FIDDLE-style features per binary task, fitted on its train split (one store per task)."""
-    with atomic_dir(out) as tmp:
-        return {task: featurize_task(meds_dir, pl.read_parquet(labels_dir / "samples" / f"{task}.parquet"),
-                                     tmp / task, T=BINARY_TASKS[task][1])
-                for task in FEATURE_TASKS}
-
-
-def _slim_manifest(manifest: dict) -> dict:
-    """What the run summary keeps of ingestion's manifest (the full one, with file hashes, stays on disk)."""
-    keep = ("n_events", "n_subjects", "n_shards", "n_images", "n_anchor_events", "n_codes")
-    report = manifest.get("validation", manifest)
-    return {k: report[k] for k in keep if k in report}
+    text = ANSI.sub("", str(e)).strip().splitlines()
+    return text[-1][:300] if text else type(e).__name__
 
 
 def format_summary(summary: dict) -> str:
-    """A short table: per task, samples and prevalence (all / held-out) and the oracle AUROC / AUPR (held-out)."""
-    lines = ["", f"cohort: {summary['cohort']['n_stays']} stays, {summary['cohort']['n_patients']} patients, "
-             f"{summary['cohort']['n_events']:,} events, {summary['cohort']['n_images']} images",
-             f"{'task':<12}{'n':>7}{'prev':>8}{'n_test':>8}{'prev_test':>10}{'oracle AUROC':>14}{'oracle AUPR':>13}"]
-    for task, m in summary["labels"]["tasks"].items():
-        if task == "phenotypes":
-            a, h = m["macro"]["all"], m["macro"]["held_out"]
-            lines.append(f"{'phenotypes':<12}{'':>7}{a['prevalence_mean']:>8.3f}{'':>8}{h['prevalence_mean']:>10.3f}"
-                         f"{h['oracle_auroc_macro'] or float('nan'):>14.3f}{'(macro)':>13}")
-        elif task == "diagnoses":
-            lines.append(f"{'diagnoses':<12}{m['n']:>7}  {m['n_groups']} ICD groups, "
-                         f"{m['mean_codes_per_sample']:.1f} per sample")
-        else:
-            a, h = m["all"], m["held_out"]
-            lines.append(f"{task:<12}{a['n']:>7}{a['prevalence']:>8.3f}{h['n']:>8}{h['prevalence']:>10.3f}"
-                         f"{h.get('oracle_auroc', float('nan')):>14.3f}{h.get('oracle_aupr', float('nan')):>13.3f}")
+    """One line per task: AUROC [CI] vs oracle, AUPR vs oracle, genotype; then where each report is."""
+    lines = ["", f"{'task':<11}{'AUROC [95% CI]':>24}{'oracle':>8}{'AUPR':>8}{'oracle':>8}  genotype"]
+    for task, r in summary["tasks"].items():
+        o = r.get("oracle") or {}
+        ci = r.get("auroc_ci") or [None, None]
+        auroc = f"{_f(r.get('auroc'))} [{_f(ci[0])}, {_f(ci[1])}]"
+        lines.append(f"{task:<11}{auroc:>24}{_f(o.get('oracle_auroc')):>8}{_f(r.get('aupr')):>8}"
+                     f"{_f(o.get('oracle_aupr')):>8}  {r.get('genotype_digest') or 'n/a'}")
+    lines += [f"genotype {task}: {_genotype_text(r.get('genotype'))}" for task, r in summary["tasks"].items()]
+    lines += [f"report {task}: {r['report']}" for task, r in summary["tasks"].items()]
     return "\n".join(lines)
 
 
+def _f(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, int | float) else "n/a"
+
+
+def _genotype_text(g: Any) -> str:
+    text = json.dumps(g, sort_keys=True, separators=(",", ":")) if g is not None else "n/a"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Run the whole local job on the embedded synthetic cohort.")
+    p = argparse.ArgumentParser(description="Run the AutoFM pipeline locally (kfp.local) on the synthetic cohort.")
     p.add_argument("--run-dir", default="runs/default")
-    p.add_argument("--n-stays", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--params", default=str(PARAMS_FILE))
+    p.add_argument("--n-stays", type=int)
+    p.add_argument("--seed", type=int, help="cohort seed")
+    p.add_argument("--tasks", nargs="+")
+    p.add_argument("--search-epochs", type=int)
+    p.add_argument("--dataset-uri")
+    p.add_argument("--no-cache", action="store_true", help="recompute every step")
     p.add_argument("--fresh", action="store_true", help="delete the run folder first")
     a = p.parse_args(argv)
+    try:
+        params = load_params(a.params)
+        over = {"generate": {"n_stays": a.n_stays, "seed": a.seed}, "label": {"tasks": a.tasks},
+                "search": {"epochs": a.search_epochs}, "ingest": {"dataset_uri": a.dataset_uri}}
+        raw = params.model_dump()
+        for group, kv in over.items():
+            raw[group].update({k: v for k, v in kv.items() if v is not None})
+        params = Params.model_validate(raw)
+    except (DataValidationError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     run_dir = Path(a.run_dir)
     if a.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     try:
-        summary = run(run_dir, CohortConfig(n_stays=a.n_stays, seed=a.seed, workers=a.workers))
-    except (DataValidationError, FileExistsError, ValueError) as e:
+        summary = run(run_dir, pipeline_arguments(params), cache=not a.no_cache)
+    except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return 1
     print(format_summary(summary))
-    for task, f in summary["features"].items():
-        print(f"features {task:<10} {f['n_samples']} samples, {f['n_features']}")
     print(f"\nrun folder: {run_dir.resolve()}  (summary.json)  total {time.perf_counter() - t0:.1f} s")
     return 0
 
