@@ -84,7 +84,7 @@ def run_step(a: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
+    a = _parser().parse_intermixed_args(argv)  # summarize takes its inputs after --out
     try:
         record = run_step(a)
     except (DataValidationError, FileExistsError, ValueError) as e:
