@@ -158,11 +158,9 @@ def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]
     """
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict
     from sklearn.preprocessing import StandardScaler
 
-    from model.data.signal_check import _fit_score, image_features, note_texts, structured_features
+    from model.data.signal_check import fit_modality_scores, image_features, note_texts, structured_features
 
     shards = sorted((meds / "data").rglob("*.parquet"))
     srt, pos = _sorted_order(samples)
@@ -175,19 +173,7 @@ def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]
     tfidf.fit([t for t, k in zip(texts, tr) if k])
     parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (tfidf.transform(texts), 1.0),
              "cxr": (sparse.csr_matrix(image_features(meds, shards, srt)), 0.1)}
-    scores: dict[str, np.ndarray] = {}
-    extra_tr, extra_te = [], []
-    for name, (x, c) in parts.items():
-        s = _fit_score(x[tr], y[tr], x[~tr], c)
-        scores[name] = s
-        if name != "structured":
-            oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
-                                    method="decision_function")
-            extra_tr.append(oof)
-            extra_te.append(np.log(s + 1e-12) - np.log(1 - s + 1e-12))
-    z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
-    z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
-    scores["fusion"] = _fit_score(z_tr, y[tr], z_te, 0.05)
+    scores = fit_modality_scores(parts, xs, y, tr)
     # Back to the order of ``samples`` restricted to held_out.
     held_pos = pos[~tr]
     order = np.argsort(held_pos)

@@ -100,6 +100,30 @@ def _fit_score(x_tr, y_tr, x_te, c: float) -> np.ndarray:
     return model.predict_proba(x_te)[:, 1]
 
 
+def fit_modality_scores(parts: dict, xs: np.ndarray, y: np.ndarray, tr: np.ndarray) -> dict[str, np.ndarray]:
+    """Held-out scores of one logistic regression per modality and of their fusion.
+
+    Args:
+        parts: name -> (feature matrix over all samples, inverse regularisation C); must hold "structured".
+        xs: The standardised structured features (dense), the fusion's base.
+        y: 0/1 labels; tr: mask of training rows (the rest is scored).
+    """
+    scores: dict[str, np.ndarray] = {}
+    extra_tr, extra_te = [], []
+    for name, (x, c) in parts.items():
+        scores[name] = _fit_score(x[tr], y[tr], x[~tr], c)
+        if name != "structured":
+            # Notes and images enter the fusion as one out-of-fold logit each (train) / full-train logit (held-out).
+            oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
+                                    method="decision_function")
+            extra_tr.append(oof)
+            extra_te.append(np.log(scores[name] + 1e-12) - np.log(1 - scores[name] + 1e-12))
+    z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
+    z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
+    scores["fusion"] = _fit_score(z_tr, y[tr], z_te, 0.05)
+    return scores
+
+
 def modality_comparison(root: Path, samples: pl.DataFrame, label: str = "boolean_value") -> dict[str, float]:
     """Held-out AUROC of each modality alone, of all together, and of the oracle (when samples carry oracle_p)."""
     shards = sorted((root / "data").rglob("*.parquet"))
@@ -114,20 +138,8 @@ def modality_comparison(root: Path, samples: pl.DataFrame, label: str = "boolean
     xn = tfidf.transform(texts)
     xi = image_features(root, shards, samples)
     parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (xn, 1.0), "image": (sparse.csr_matrix(xi), 0.1)}
-    out = {}
-    extra_tr, extra_te = [], []
-    for name, (x, c) in parts.items():
-        test_score = _fit_score(x[tr], y[tr], x[~tr], c)
-        out[name] = binary_metrics(y[~tr], test_score)["auroc"]
-        if name != "structured":
-            # Notes and images enter the fusion as one out-of-fold logit each (train) / full-train logit (held-out).
-            oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
-                                    method="decision_function")
-            extra_tr.append(oof)
-            extra_te.append(np.log(test_score + 1e-12) - np.log(1 - test_score + 1e-12))
-    z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
-    z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
-    out["fusion"] = binary_metrics(y[~tr], _fit_score(z_tr, y[tr], z_te, 0.05))["auroc"]
+    scores = fit_modality_scores(parts, xs, y, tr)
+    out = {name: binary_metrics(y[~tr], sc)["auroc"] for name, sc in scores.items()}
     if "oracle_p" in samples.columns:
         out["oracle"] = binary_metrics(y[~tr], samples["oracle_p"].to_numpy()[~tr])["auroc"]
     return out
