@@ -72,13 +72,17 @@ class StaticStatic(nn.Module):
         return self.linear(torch.cat([x, ctx[self.partner].x], dim=-1))
 
 
-class StaticSeqAttn(nn.Module):
-    """Static-sequential interaction: the static vector queries the partner sequence."""
+class _PartnerAttention(nn.Module):
+    """Attention from this modality to a named partner sequence (shared by the two interaction ops)."""
 
     def __init__(self, d_e: int, n_heads: int, partner: str) -> None:
         super().__init__()
         self.partner = partner
         self.attn = MaskedAttention(d_e, n_heads)
+
+
+class StaticSeqAttn(_PartnerAttention):
+    """Static-sequential interaction: the static vector queries the partner sequence."""
 
     def forward(self, x: Tensor, mask: Tensor, ctx: dict[str, Embedded]) -> Tensor:  # noqa: D102
         other = ctx[self.partner]
@@ -131,13 +135,8 @@ class FeedForward(nn.Module):
         return F.relu(self.linear(x)) * mask[..., None].to(x.dtype)
 
 
-class SeqSeqAttn(nn.Module):
+class SeqSeqAttn(_PartnerAttention):
     """Sequential-sequential interaction: this sequence queries the partner sequence."""
-
-    def __init__(self, d_e: int, n_heads: int, partner: str) -> None:
-        super().__init__()
-        self.partner = partner
-        self.attn = MaskedAttention(d_e, n_heads)
 
     def forward(self, x: Tensor, mask: Tensor, ctx: dict[str, Embedded]) -> Tensor:  # noqa: D102
         other = ctx[self.partner]
