@@ -2,17 +2,17 @@
 
 Rows of each task's table: the oracle (the generator's true outcome probability), simple per-modality logistic
 regressions and their late fusion (the baselines of ``model.data.signal_check``, fitted on train+tuning), the
-searched supernet, the derived model (Algorithm 1 pruning + final fine-tune), the DARTS argmax genotype and, with
-``--darts-pt``, the DARTS-PT genotype (each: supernet weights restricted to the genotype, then the same final
-fine-tune as the derived model). Wall time per phase is printed.
+searched supernet, the derived model (Algorithm 1 pruning picks the architecture; its ops are then retrained from
+the searched weights on all of train, early-stopped on tuning), the DARTS argmax genotype and, with ``--darts-pt``,
+the DARTS-PT genotype (each given the same final fine-tune as the derived model). Wall time per phase is printed,
+and the train / tuning / held-out AUROC of the supernet and the derived model (over-fitting check).
 
 A ``--work`` folder is reused: the cohort, labels, features, search and pruning outputs found there are not
 recomputed, provided they were made with the same settings (checked; a mismatch stops the run).
 
 Note and X-ray inputs (``--embeddings``):
-  standin  TF-IDF (fitted on train) + TruncatedSVD(64) note vectors and 16x16 downsampled X-ray pixels, written in
-           the embedding-folder format of ``model.search.cohort_data`` (index.parquet + vectors.npy). Not the
-           product's encoders: a clearly cheaper substitute.
+  standin  ``experiments.autofm_cohort.standin_embeddings``: TF-IDF + TruncatedSVD(64) note vectors and 16x16
+           X-ray pixels. Not the product's encoders: a clearly cheaper substitute.
   model    ``model.embed.embed_notes`` (bundled MiniLM) and ``embed_images`` after ``pretrain_cxr_encoder``
            (slow on 2 CPU cores).
   none     structured tables only.
@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -41,29 +42,28 @@ import numpy as np
 import polars as pl
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the experiments package (cohort helpers)
+
+from experiments.autofm_cohort import TASK_HOURS, logreg_baselines, standin_embeddings  # noqa: E402
 from model.data.labeling import label_dataset
 from model.data.synthetic import generate_cohort
 from model.data.synthetic_config import CohortConfig
+from model.derived import load_derived
 from model.features.task_features import featurize_task
-from model.metrics import MetricUndefinedWarning, bootstrap_metric
+from model.fusion.evaluate import bootstrap_paired_diff
+from model.metrics import MetricUndefinedWarning, binary_metrics, bootstrap_metric
 from model.search.cohort_data import CohortData
-from model.search.derive import derive_model, discretise_to
 from model.search.evaluate import evaluate
 from model.search.genotype import Genotype
-from model.search.prune import _final_finetune  # the derived model's own final fine-tune, reused for fairness
-from model.search.selection import Finetuner, argmax_genotype, default_scorer
-from model.search.supernet import Supernet
+from model.search.selection import argmax_genotype
 from model.search.task_runner import (
     CohortSearchConfig,
-    _data,
     _load_supernet,
     evaluate_on_cohort,
+    finetune_genotype_on_cohort,
     prune_on_cohort,
     search_on_cohort,
 )
-
-TASK_HOURS = {"mortality": 48, "arf": 12, "shock": 12}
-SIGNAL_KEYS = ["subject_id", "anchor_time"]
 
 
 class Timer:
@@ -79,59 +79,6 @@ class Timer:
         yield
         self.phases[name] = time.perf_counter() - t0
         print(f"  [{name}] {self.phases[name]:.1f} s", flush=True)
-
-
-def write_embedding_folder(out_dir: Path, samples: pl.DataFrame, present: np.ndarray, vectors: np.ndarray) -> None:
-    """Write ``index.parquet`` (subject_id, prediction_time, present) and ``vectors.npy`` (absent rows zero)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    vectors = np.asarray(vectors, dtype=np.float32).copy()
-    vectors[~present] = 0.0
-    samples.select("subject_id", "prediction_time").with_columns(present=pl.Series(present.astype(bool))) \
-        .write_parquet(out_dir / "index.parquet")
-    np.save(out_dir / "vectors.npy", vectors, allow_pickle=False)
-
-
-def _sorted_order(samples: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
-    """Samples sorted by (subject_id, anchor_time), as signal_check expects, and their original positions."""
-    s = samples.with_row_index("_pos").sort(SIGNAL_KEYS)
-    return s.drop("_pos"), s["_pos"].to_numpy()
-
-
-def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: int = 64, side: int = 16
-                       ) -> dict[str, str]:
-    """TF-IDF + TruncatedSVD note vectors (fitted on the train split) and downsampled X-ray pixels.
-
-    Returns:
-        Modality name -> embedding folder.
-    """
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from model.data.signal_check import image_features, note_texts
-
-    shards = sorted((meds / "data").rglob("*.parquet"))
-    srt, pos = _sorted_order(samples)
-    texts_sorted = note_texts(shards, srt)
-    texts: list[str] = [""] * samples.height
-    for p, t in zip(pos, texts_sorted):
-        texts[p] = t
-    train = (samples["split"] == "train").to_numpy()
-    tfidf = TfidfVectorizer(min_df=3, ngram_range=(1, 2), max_features=20000, sublinear_tf=True)
-    tfidf.fit([t for t, k in zip(texts, train) if k])
-    x = tfidf.transform(texts)
-    svd = TruncatedSVD(svd_dim, random_state=0).fit(x[train])
-    vec = svd.transform(x)
-    vec = (vec - vec[train].mean(0)) / (vec[train].std(0) + 1e-6)
-    present = np.array([t.strip() != "" for t in texts])
-    write_embedding_folder(out / "notes", samples, present, vec)
-    img_sorted = image_features(meds, shards, srt, side=side)
-    img = np.zeros_like(img_sorted)
-    img[pos] = img_sorted
-    present_img = img[:, -1] > 0
-    pix = img[:, :-1]
-    mu, sd = pix[train & present_img].mean(0), pix[train & present_img].std(0) + 1e-6
-    write_embedding_folder(out / "cxr", samples, present_img, (pix - mu) / sd)
-    return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
 
 
 def model_embeddings(meds: Path, samples: pl.DataFrame, out: Path, image_size: int, encoder_dir: Path
@@ -150,36 +97,6 @@ def model_embeddings(meds: Path, samples: pl.DataFrame, out: Path, image_size: i
     return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
 
 
-def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]:
-    """Held-out scores of signal_check's logistic regressions (fit on train+tuning): each modality and the fusion.
-
-    Returns:
-        Row name -> scores of the held-out samples, in the order of ``samples``.
-    """
-    from scipy import sparse
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import StandardScaler
-
-    from model.data.signal_check import fit_modality_scores, image_features, note_texts, structured_features
-
-    shards = sorted((meds / "data").rglob("*.parquet"))
-    srt, pos = _sorted_order(samples)
-    tr = (srt["split"] != "held_out").to_numpy()
-    y = srt["boolean_value"].to_numpy().astype(int)
-    xs_raw = structured_features(shards, srt)
-    xs = StandardScaler().fit(xs_raw[tr]).transform(xs_raw)
-    texts = note_texts(shards, srt)
-    tfidf = TfidfVectorizer(min_df=3, ngram_range=(1, 2), max_features=20000, sublinear_tf=True)
-    tfidf.fit([t for t, k in zip(texts, tr) if k])
-    parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (tfidf.transform(texts), 1.0),
-             "cxr": (sparse.csr_matrix(image_features(meds, shards, srt)), 0.1)}
-    scores = fit_modality_scores(parts, xs, y, tr)
-    # Back to the order of ``samples`` restricted to held_out.
-    held_pos = pos[~tr]
-    order = np.argsort(held_pos)
-    return {k: v[order] for k, v in scores.items()}
-
-
 def ci_row(name: str, y: np.ndarray, s: np.ndarray, n_boot: int, note: str = "") -> dict[str, Any]:
     """AUROC and AUPR with 95% percentile bootstrap CIs."""
     row: dict[str, Any] = {"model": name, "note": note}
@@ -192,24 +109,11 @@ def ci_row(name: str, y: np.ndarray, s: np.ndarray, n_boot: int, note: str = "")
     return row
 
 
-def held_out_scores(model: torch.nn.Module, cohort: CohortData) -> np.ndarray:
-    """Scores of a supernet / derived model on the held-out split (sample order)."""
-    test = cohort.indices("held_out")
+def held_out_scores(model: torch.nn.Module, cohort: CohortData, split: str = "held_out") -> np.ndarray:
+    """Scores of a supernet / derived model on a split (sample order)."""
+    test = cohort.indices(split)
     batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
     return evaluate(model, batches, model.config.task).scores[:, 0]
-
-
-def genotype_model(search_dir: Path, genotype: Genotype, cohort: CohortData, cfg: CohortSearchConfig
-                   ) -> torch.nn.Module:
-    """The searched supernet restricted to ``genotype`` and fine-tuned exactly as the derived model is."""
-    net: Supernet = _load_supernet(search_dir)
-    data = _data(cohort, cfg)
-    disc = cfg.discretise()
-    discretise_to(net, genotype)
-    torch.manual_seed(cfg.seed)
-    tuner = Finetuner(net, data, disc.finetune_lr, disc.seed)
-    _final_finetune(net, tuner, default_scorer(data), disc, 0)
-    return derive_model(net, genotype)
 
 
 def _require_same(saved: dict[str, Any], wanted: dict[str, Any], where: Path) -> None:
@@ -251,6 +155,7 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     for name in ("structured", "notes", "cxr"):
         rows.append(ci_row(f"LR {name} only", y, lr[name], args.n_boot, "signal_check logistic regression"))
     best_single = max(rows[1:], key=lambda r: r["auroc"])
+    best_scores = lr[best_single["model"].split()[1]]
     rows.append(ci_row("LR late fusion", y, lr["fusion"], args.n_boot, "signal_check fusion"))
     search_dir, prune_dir = tdir / "search", tdir / "prune"
     with timer.phase("search"):
@@ -259,7 +164,8 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
             _require_same(log["config"], asdict(cfg), search_dir)
         else:
             log = search_on_cohort(features, samples_path, search_dir, cfg, emb)
-    rows.append(ci_row("AutoFM supernet", y, held_out_scores(_load_supernet(search_dir), cohort), args.n_boot,
+    sup_scores = held_out_scores(_load_supernet(search_dir), cohort)
+    rows.append(ci_row("AutoFM supernet", y, sup_scores, args.n_boot,
                        f"best epoch {log['best_epoch']}"))
     with timer.phase("prune (+DARTS-PT genotype)" if cfg.baselines else "prune"):
         if (prune_dir / "trajectory.json").exists():
@@ -278,20 +184,27 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
             genotypes["darts_pt"] = Genotype.load(prune_dir / "genotypes" / "darts_pt.json")
         for name, g in genotypes.items():
             same = "same genotype as derived; " if g.digest() == summary["genotype"] else ""
-            model = genotype_model(search_dir, g, cohort, cfg)
+            model = finetune_genotype_on_cohort(search_dir, g, cohort, cfg)
             rows.append(ci_row(f"{name} genotype", y, held_out_scores(model, cohort), args.n_boot,
                                same + "searched weights + the derived model's final fine-tune"))
     print_table(task, rows)
-    derived = next(r for r in rows if r["model"].startswith("AutoFM derived"))
-    sup = next(r for r in rows if r["model"] == "AutoFM supernet")
-    goals = {"derived_vs_oracle": derived["auroc"] - rows[0]["auroc"],
-             "derived_vs_best_single": derived["auroc"] - best_single["auroc"],
-             "derived_vs_supernet": derived["auroc"] - sup["auroc"]}
-    print(f"  goals (AUROC): derived - oracle {goals['derived_vs_oracle']:+.3f} (goal >= -0.02); "
-          f"derived - best single ({best_single['model']}) {goals['derived_vs_best_single']:+.3f} (goal >= 0); "
-          f"derived - supernet {goals['derived_vs_supernet']:+.3f} (goal >= -0.005)", flush=True)
+    fit = {}  # train vs tuning AUROC: over-fitting shows as a train AUROC far above the tuning one
+    for name, model in (("supernet", _load_supernet(search_dir)), ("derived", load_derived(prune_dir))):
+        fit[name] = {s: binary_metrics(cohort.labels[cohort.indices(s)], held_out_scores(model, cohort, s))["auroc"]
+                     for s in ("train", "tuning", "held_out")}
+    print(f"  fit (AUROC train / tuning / held-out): {json.dumps(fit)}", flush=True)
+    # Paired bootstrap (same resamples for both scores): the goals are differences on the same samples.
+    yy = y[:, None].astype(float)
+    goals = {k: bootstrap_paired_diff(yy, [scores[:, None]], [ref[:, None]], n_boot=args.n_boot)
+             for k, ref in (("derived_vs_oracle", cohort.oracle[test]), ("derived_vs_best_single", best_scores),
+                            ("derived_vs_supernet", sup_scores))}
+    print("  goals, paired AUROC differences [95% CI]: " + "; ".join(
+        f"{k} {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] (goal >= {g})"
+        for (k, d), g in zip(goals.items(), ("-0.02", "0", "-0.005"))) + f" (best single: {best_single['model']})",
+        flush=True)
     return {"task": task, "samples": counts, "held_out_pos": int(y.sum()), "rows": rows, "goals": goals,
-            "phases_s": timer.phases, "derived_genotype": summary["genotype"], "search_best_epoch": log["best_epoch"]}
+            "phases_s": timer.phases, "fit": fit, "derived_genotype": summary["genotype"],
+            "search_best_epoch": log["best_epoch"]}
 
 
 def _fmt(r: dict[str, Any], m: str) -> str:
@@ -321,7 +234,9 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3, help="weight and architecture learning rate of the search")
-    p.add_argument("--final-finetune-steps", type=int, default=300)
+    p.add_argument("--final-finetune-steps", type=int, default=1000)
+    p.add_argument("--retrain-all", action=argparse.BooleanOptionalAction, default=True,
+                   help="final fine-tune of the kept architecture on all of train (off: the weight half only)")
     p.add_argument("--n-layers", type=int, default=2)
     p.add_argument("--n-nodes", type=int, default=3)
     p.add_argument("--finetune-steps", type=int, default=2, help="pruning: weight steps after each removal")
@@ -340,8 +255,8 @@ def main() -> int:
     cfg = replace(CohortSearchConfig(), d_e=a.d_e, n_layers=a.n_layers, n_nodes=a.n_nodes, epochs=a.epochs,
                   batch_size=a.batch_size, w_lr=a.lr, arch_lr=a.lr, seed=a.seed, metric="auroc",
                   finetune_steps=a.finetune_steps, finetune_lr=1e-3, candidate_finetune_steps=a.candidate_steps,
-                  final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=3,
-                  n_boot=a.n_boot, baselines=a.darts_pt)
+                  final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=5,
+                  n_boot=a.n_boot, baselines=a.darts_pt, retrain_all_train=a.retrain_all)
     print(f"config: {json.dumps(asdict(cfg))}\nembeddings: {a.embeddings}, work: {work}", flush=True)
     timer = Timer()
     meds, labels = work / "meds", work / "labels"

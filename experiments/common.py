@@ -12,15 +12,18 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from experiments import plots
+from experiments.plots import Point
 from model.fusion.config import ModelConfig, RunConfig, TrainConfig
 from model.fusion.data import FusionData
-from model.fusion.evaluate import bootstrap_seed_mean
+from model.fusion.evaluate import bootstrap_paired_diff, bootstrap_seed_mean
+from model.fusion.noise import PixelNoise
 from model.fusion.run import RunResult, train_and_evaluate
 from model.io_atomic import atomic_file
 
@@ -29,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS_DOC = REPO / "docs" / "results-fusion.md"
 # CPU-sized model: the paper's widths (256 / FF 1024) train ~10x slower on 2 shared cores for no gain at this n.
 SMALL_MODEL = ModelConfig(hidden=64, d_model=64, n_heads=4, n_layers=2, ff=256)
-SMALL_TRAIN = TrainConfig(lr=1e-3, batch_size=64, max_epochs=20, patience=3)
+# One thread: the machine's 2 cores are shared, and oversubscribed threads made each run ~20x slower.
+SMALL_TRAIN = TrainConfig(lr=1e-3, batch_size=64, max_epochs=40, patience=5, threads=1)
 
 
 def base_parser(doc: str) -> argparse.ArgumentParser:
@@ -77,8 +81,11 @@ def cohort(args: argparse.Namespace) -> tuple[Path, Path]:
     return meds, labels
 
 
-def cxr_embeddings(args: argparse.Namespace, meds: Path, labels: Path, clahe: bool = True) -> Path:
-    """Pretrain the encoder (train split) and embed the task's samples; cached per CLAHE setting."""
+def cxr_embeddings(args: argparse.Namespace, meds: Path, labels: Path, clahe: bool = True,
+                   pixel_hook: PixelNoise | None = None) -> Path:
+    """Pretrain the encoder (train split) and embed the task's samples; cached per CLAHE setting and pixel noise.
+
+    With `pixel_hook` the same (clean-trained) encoder embeds noisy images: the noise-robustness experiment."""
     from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig, PretrainConfig
     from model.embed.images import embed_images
     from model.embed.pretrain import pretrain_cxr_encoder
@@ -86,13 +93,15 @@ def cxr_embeddings(args: argparse.Namespace, meds: Path, labels: Path, clahe: bo
     pp = ImagePreprocessConfig(size=args.image_size, clahe=clahe)
     tag = f"px{args.image_size}-clahe{int(clahe)}-e{args.pretrain_epochs}-m{args.pretrain_max_images}"
     enc, out = meds.parent / f"cxr-encoder-{tag}", meds.parent / f"emb-cxr-{args.task}-{tag}"
+    if pixel_hook is not None:
+        out = out.with_name(f"{out.name}-pixnoise{pixel_hook.share}-{pixel_hook.std}-s{pixel_hook.seed}")
     if not (enc / "encoder.json").exists():
         log.info("pretraining the X-ray encoder (%s)", tag)
-        pretrain_cxr_encoder(meds, enc, PretrainConfig(preprocess=pp, epochs=args.pretrain_epochs,
+        pretrain_cxr_encoder(meds, enc, PretrainConfig(preprocess=pp, epochs=args.pretrain_epochs, threads=1,
                                                        max_train_images=args.pretrain_max_images))
     if not (out / "meta.json").exists():
         samples = pl.read_parquet(labels / "samples" / f"{args.task}.parquet")
-        embed_images(meds, samples, out, ImageEncoderConfig(weights_dir=str(enc), preprocess=pp))
+        embed_images(meds, samples, out, ImageEncoderConfig(weights_dir=str(enc), preprocess=pp), pixel_hook=pixel_hook)
     return out
 
 
@@ -110,12 +119,24 @@ def note_embeddings(args: argparse.Namespace, meds: Path, labels: Path) -> Path:
 
 
 @dataclass
+class Stats:
+    """Summary of one Row on its held-out samples."""
+
+    auroc: Point
+    sd: float
+    aupr: float
+    oracle: Point | None
+    best_epoch: float
+
+
+@dataclass
 class Row:
     """One configuration's runs across seeds."""
 
     name: str
     results: list[RunResult]
     seconds: float
+    stats: Stats | None = field(default=None, repr=False)
 
 
 def run_seeds(name: str, data: FusionData, cfg: RunConfig, seeds: Sequence[int], n_boot: int) -> Row:
@@ -128,24 +149,58 @@ def run_seeds(name: str, data: FusionData, cfg: RunConfig, seeds: Sequence[int],
     return Row(name, results, (time.time() - t0) / len(seeds))
 
 
+def row_stats(r: Row, n_boot: int) -> Stats:
+    """Seed-mean AUROC with its bootstrap CI, seed sd, AUPRC, oracle on the same samples (computed once)."""
+    if r.stats is None:
+        y = r.results[0].y
+        point = Point(*bootstrap_seed_mean(y, [x.p for x in r.results], n_boot=n_boot))
+        per_seed = [bootstrap_seed_mean(y, [x.p], n_boot=1)[0] for x in r.results]
+        aupr = float(np.mean([x.metrics["model"].get("aupr", x.metrics["model"].get("macro_aupr"))
+                              for x in r.results]))
+        orc = r.results[0].oracle
+        oracle = Point(*bootstrap_seed_mean(y, [orc], n_boot=n_boot)) if orc is not None else None
+        epochs = float(np.mean([x.metrics["training"]["best_epoch"] for x in r.results]))
+        sd = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+        r.stats = Stats(point, sd, aupr, oracle, epochs)
+    return r.stats
+
+
 def table(rows: Sequence[Row], n_boot: int) -> str:
     """Markdown table: seed-mean AUROC with a 95% bootstrap CI, seed sd, AUPRC, oracle on the same samples."""
     head = ("| configuration | held-out AUROC (mean of seeds) [95% CI] | seed sd | AUPRC | oracle AUROC [95% CI] "
             "| best epoch | s/run |\n|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
-        y = r.results[0].y
-        point, lo, hi = bootstrap_seed_mean(y, [x.p for x in r.results], n_boot=n_boot)
-        per_seed = [bootstrap_seed_mean(y, [x.p], n_boot=1)[0] for x in r.results]
-        aupr = np.mean([x.metrics["model"].get("aupr", x.metrics["model"].get("macro_aupr")) for x in r.results])
-        orc = r.results[0].oracle
-        o = bootstrap_seed_mean(y, [orc], n_boot=n_boot) if orc is not None else None
-        o_s = f"{o[0]:.3f} [{o[1]:.3f}, {o[2]:.3f}]" if o else "n/a"
-        epochs = np.mean([x.metrics["training"]["best_epoch"] for x in r.results])
-        sd = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
-        lines.append(f"| {r.name} | {point:.3f} [{lo:.3f}, {hi:.3f}] | {sd:.3f} | {aupr:.3f} | {o_s} "
-                     f"| {epochs:.1f} | {r.seconds:.0f} |")
+        st = row_stats(r, n_boot)
+        a, o = st.auroc, st.oracle
+        o_s = f"{o.mean:.3f} [{o.low:.3f}, {o.high:.3f}]" if o else "n/a"
+        lines.append(f"| {r.name} | {a.mean:.3f} [{a.low:.3f}, {a.high:.3f}] | {st.sd:.3f} | {st.aupr:.3f} | {o_s} "
+                     f"| {st.best_epoch:.1f} | {r.seconds:.0f} |")
     return "\n".join(lines)
+
+
+def paired(a: Row, b: Row, n_boot: int) -> str:
+    """'A − B: +0.012 [0.003, 0.021]': paired bootstrap of the seed-mean AUROC difference on the same samples."""
+    d = bootstrap_paired_diff(a.results[0].y, [x.p for x in a.results], [x.p for x in b.results], n_boot=n_boot)
+    return f"{a.name} − {b.name}: {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]"
+
+
+def oracle_of(rows: Sequence[Row], n_boot: int) -> float | None:
+    """The oracle AUROC of the first row (every row of a table is scored on the same samples)."""
+    o = row_stats(rows[0], n_boot).oracle
+    return None if o is None else o.mean
+
+
+def bar_figure(section: str, rows: Sequence[Row], n_boot: int, title: str) -> str:
+    """Write docs/figures/<section>.png (one bar per row) and return its markdown link."""
+    path = plots.bar_chart([r.name for r in rows], [row_stats(r, n_boot).auroc for r in rows],
+                           oracle_of(rows, n_boot), title, plots.FIGURES / f"{section}.png")
+    return figure_link(path)
+
+
+def figure_link(path: Path) -> str:
+    """Markdown image link relative to the results doc."""
+    return f"![{path.stem}](figures/{path.name})"
 
 
 def write_section(name: str, body: str, doc: Path = RESULTS_DOC) -> None:
@@ -160,5 +215,8 @@ def write_section(name: str, body: str, doc: Path = RESULTS_DOC) -> None:
 
 
 def setup_logging() -> None:
-    """INFO logs with counts and timings only."""
+    """INFO logs with counts and timings only; one torch thread per experiment process (shared cores)."""
+    import torch
+
+    torch.set_num_threads(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

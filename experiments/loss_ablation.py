@@ -2,7 +2,7 @@
 
     python -m experiments.loss_ablation [--task phenotypes] [--seeds 0 1 2]
 
-Writes section 'loss-<task>' of docs/results-fusion.md.
+Writes section 'loss-<task>' of docs/results-fusion.md and docs/figures/loss-<task>.png.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import numpy as np
 
 from experiments.common import (
     SMALL_MODEL,
+    bar_figure,
     base_parser,
     cohort,
     command,
     cxr_embeddings,
+    paired,
     run_seeds,
     setup_logging,
     table,
@@ -45,7 +47,9 @@ def main() -> None:
             f"seeds; only the "
             f"loss differs. Learned log σ² at the best epoch (uncertainty runs): mean {s.mean():.3f}, range "
             f"[{s.min():.3f}, {s.max():.3f}] over {s.shape[1]} tasks and {s.shape[0]} seeds.\n\n"
-            + table(rows, args.n_boot))
+            + table(rows, args.n_boot) + "\n\nPaired bootstrap difference (same held-out samples): "
+            + paired(rows[0], rows[1], args.n_boot) + "\n\n"
+            + bar_figure(f"loss-{args.task}", rows, args.n_boot, f"{args.task}: uncertainty loss vs BCE"))
     print(body)
     if not args.no_write:
         write_section(f"loss-{args.task}", body)

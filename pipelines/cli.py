@@ -5,9 +5,11 @@
     python -m pipelines.cli label     --dataset data/ingested --out data/labels
     python -m pipelines.cli featurize --dataset data/ingested --labels data/labels --task T --out data/features/T
     python -m pipelines.cli profile   --dataset data/ingested --labels data/labels --task T --out data/profile/T
-    python -m pipelines.cli search    --features F --labels L --task T --out data/search/T
-    python -m pipelines.cli prune     --search S --features F --labels L --task T --out data/model/T
-    python -m pipelines.cli evaluate  --model M --features F --labels L --task T --out data/evaluation/T
+    python -m pipelines.cli pretrain-cxr --dataset data/ingested --out data/cxr_encoder
+    python -m pipelines.cli embed     --dataset D --labels L --encoder data/cxr_encoder --task T --out data/embeddings/T
+    python -m pipelines.cli search    --features F --labels L --embeddings E --task T --out data/search/T
+    python -m pipelines.cli prune     --search S --features F --labels L --embeddings E --task T --out data/model/T
+    python -m pipelines.cli evaluate  --model M --features F --labels L --embeddings E --task T --out data/evaluation/T
     python -m pipelines.cli summarize --out data/summary EVAL_DIR ...
 
 Parameters are read from params.yaml (--params), typed and validated once here. Bad input: one line on stderr,
@@ -22,9 +24,10 @@ import sys
 from pathlib import Path
 
 from model.errors import DataValidationError
-from pipelines.params import PARAMS_FILE, load_params
+from pipelines.params import PARAMS_FILE, Params, load_params
 
-STEPS = ("generate", "ingest", "label", "featurize", "profile", "search", "prune", "evaluate", "summarize")
+STEPS = ("generate", "ingest", "label", "featurize", "profile", "pretrain-cxr", "embed", "search", "prune", "evaluate",
+         "summarize")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("step", choices=STEPS)
     p.add_argument("--params", default=str(PARAMS_FILE))
     p.add_argument("--out", required=True)
-    for opt in ("--cohort", "--dataset", "--labels", "--features", "--search", "--model", "--task"):
+    for opt in ("--cohort", "--dataset", "--labels", "--features", "--search", "--model", "--task", "--encoder",
+                "--embeddings"):
         p.add_argument(opt)
     p.add_argument("inputs", nargs="*", help="summarize: the evaluation folders")
     return p
@@ -71,16 +75,35 @@ def run_step(a: argparse.Namespace) -> dict:
         return steps.profile_step(a.dataset, a.labels, a.task, a.out)
     if a.step == "summarize":
         return steps.summarize_step(a.inputs, a.out)
+    if a.step in ("pretrain-cxr", "embed"):
+        return _embed_step(a, prm)
     from pipelines import steps_model
 
     if a.step == "search":
         _need(a, "features", "labels", "task")
-        return steps_model.search_step(a.features, a.labels, a.task, a.out, **search_cfg)
+        return steps_model.search_step(a.features, a.labels, a.task, a.out, embeddings=a.embeddings, **search_cfg)
     if a.step == "prune":
         _need(a, "search", "features", "labels", "task")
-        return steps_model.prune_step(a.search, a.features, a.labels, a.task, a.out, **search_cfg)
+        return steps_model.prune_step(a.search, a.features, a.labels, a.task, a.out, embeddings=a.embeddings,
+                                      **search_cfg)
     _need(a, "model", "features", "labels", "task")
-    return steps_model.evaluate_step(a.model, a.features, a.labels, a.task, a.out, n_boot=prm.evaluate.n_boot)
+    return steps_model.evaluate_step(a.model, a.features, a.labels, a.task, a.out, n_boot=prm.evaluate.n_boot,
+                                     embeddings=a.embeddings)
+
+
+def _embed_step(a: argparse.Namespace, prm: Params) -> dict:
+    from pipelines import steps_embed
+
+    e = prm.embed
+    if a.step == "pretrain-cxr":
+        _need(a, "dataset")
+        return steps_embed.pretrain_cxr_step(a.dataset, a.out, enabled=e.cxr, size=e.image_size, clahe=e.clahe,
+                                             epochs=e.pretrain_epochs, max_images=e.pretrain_max_images,
+                                             seed=prm.search.seed)
+    _need(a, "dataset", "labels", "encoder", "task")
+    return steps_embed.embed_step(a.dataset, a.labels, a.task, a.encoder, a.out, notes=e.notes, cxr=e.cxr,
+                                  note_model_path=e.note_model_path, pooling=e.pooling, max_length=e.max_length,
+                                  size=e.image_size, clahe=e.clahe, on_unreadable=e.on_unreadable)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,19 @@ class FeaturizeParams(_Group):
     T: int = Field(0, ge=0)
 
 
+class EmbedParams(_Group):
+    notes: bool = True
+    cxr: bool = True
+    note_model_path: str = ""
+    pooling: Literal["cls", "mean"] = "cls"
+    max_length: int = Field(256, ge=8, le=8192)
+    image_size: int = Field(128, ge=16, le=1024)
+    clahe: bool = True
+    on_unreadable: Literal["error", "missing"] = "error"
+    pretrain_epochs: int = Field(3, ge=1)
+    pretrain_max_images: int = Field(0, ge=0)
+
+
 class SearchParams(_Group):
     epochs: int = Field(2, ge=1)
     order: Literal["first", "second"] = "first"
@@ -67,6 +80,7 @@ class Params(_Group):
     ingest: IngestParams = IngestParams()
     label: LabelParams = LabelParams()
     featurize: FeaturizeParams = FeaturizeParams()
+    embed: EmbedParams = EmbedParams()
     search: SearchParams = SearchParams()
     evaluate: EvaluateParams = EvaluateParams()
 

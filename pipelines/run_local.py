@@ -4,6 +4,7 @@ Every artifact of the run lands in one run folder (default runs/default):
 
     artifacts/autofm-<time>/<step>/...   each step's outputs (cached steps point at the run that computed them)
     cache/                                kfp.local's step cache: a rerun with the same inputs reuses finished steps
+    embed-cache/                          note vectors keyed by content hash (model, pooling, max_length)
     logs/kfp-<time>.log                   the full kfp.local log (executor inputs, streamed step output)
     summary.json                          per task: AUROC/AUPR with CIs vs the oracle, genotype, report path
 
@@ -37,9 +38,19 @@ def pipeline_arguments(params: Params) -> dict[str, Any]:
     return {"dataset_uri": params.ingest.dataset_uri, "dataset_format": params.ingest.format,
             "population_uri": params.ingest.population, "n_stays": params.generate.n_stays,
             "cohort_seed": params.generate.seed, "tasks": list(params.label.tasks), "T": params.featurize.T,
+            **embed_arguments(params),
             "search_epochs": params.search.epochs, "search_order": params.search.order,
             "diversity_lambda": params.search.diversity_lambda, "seed": params.search.seed,
             "search_overrides": dict(params.search.overrides), "eval_n_boot": params.evaluate.n_boot}
+
+
+def embed_arguments(params: Params) -> dict[str, Any]:
+    """The pipeline's embedding parameters from params.yaml's embed group."""
+    e = params.embed
+    return {"embed_notes": e.notes, "embed_cxr": e.cxr, "note_model_path": e.note_model_path,
+            "note_pooling": e.pooling, "note_max_length": e.max_length, "image_size": e.image_size,
+            "image_clahe": e.clahe, "image_on_unreadable": e.on_unreadable, "cxr_pretrain_epochs": e.pretrain_epochs,
+            "cxr_pretrain_max_images": e.pretrain_max_images}
 
 
 def run(run_dir: Path, arguments: dict[str, Any], *, cache: bool = True, echo: Any = None) -> dict:
@@ -56,6 +67,8 @@ def run(run_dir: Path, arguments: dict[str, Any], *, cache: bool = True, echo: A
     for sub in ("artifacts", "cache", "logs", "tmp", "workspace"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(run_dir / "tmp")  # each task leaves a temp dir: keep them in the run folder
+    # Note vectors cached by content: a --no-cache rerun, or one with other image settings, re-encodes no note.
+    arguments = {"embed_cache_dir": str(run_dir / "embed-cache"), **arguments}
     # ParallelFor iterations run at once: share the cores between them instead of oversubscribing.
     n_par = max(1, len(arguments.get("tasks") or [1]))
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_par)))

@@ -17,6 +17,7 @@ import polars as pl
 from model.errors import DataValidationError
 from model.io_atomic import atomic_dir, write_json
 from pipelines.steps import dir_digest, read_json, samples_path
+from pipelines.steps_embed import embedding_dirs
 
 
 class StepUnavailableError(RuntimeError):
@@ -60,19 +61,25 @@ def search_config(*, epochs: int, order: str, diversity_lambda: float, seed: int
         raise DataValidationError(str(e), field="search_overrides") from e
 
 
-def search_step(features_dir: str | Path, labels_dir: str | Path, task: str, out: str | Path, **cfg: Any) -> dict:
-    """The supernet search (bi-level DARTS) of one task; writes the search state to out."""
-    config = search_config(**cfg)
-    result = task_runner().search_on_cohort(features_dir, samples_path(labels_dir, task), out, config)
-    return {"task": task, **_scalars(result), "sha256": dir_digest(out)}
+def search_step(features_dir: str | Path, labels_dir: str | Path, task: str, out: str | Path, *,
+                embeddings: str | Path | None = None, **cfg: Any) -> dict:
+    """The supernet search (bi-level DARTS) of one task; writes the search state to out.
+
+    embeddings: an embed step's output (its note / X-ray modalities join the EHR tables); None = EHR only.
+    """
+    config, emb = search_config(**cfg), embedding_dirs(embeddings)
+    result = task_runner().search_on_cohort(features_dir, samples_path(labels_dir, task), out, config,
+                                            embeddings=emb)
+    return {"task": task, "embeddings": sorted(emb), **_scalars(result), "sha256": dir_digest(out)}
 
 
 def prune_step(search_dir: str | Path, features_dir: str | Path, labels_dir: str | Path, task: str,
-               out: str | Path, **cfg: Any) -> dict:
+               out: str | Path, *, embeddings: str | Path | None = None, **cfg: Any) -> dict:
     """Prune the searched supernet to a genotype and its derived weights (genotype.json, weights.safetensors)."""
-    config = search_config(**cfg)
-    result = task_runner().prune_on_cohort(search_dir, features_dir, samples_path(labels_dir, task), out, config)
-    return {"task": task, **_scalars(result), "sha256": dir_digest(out)}
+    config, emb = search_config(**cfg), embedding_dirs(embeddings)
+    result = task_runner().prune_on_cohort(search_dir, features_dir, samples_path(labels_dir, task), out, config,
+                                           embeddings=emb)
+    return {"task": task, "embeddings": sorted(emb), **_scalars(result), "sha256": dir_digest(out)}
 
 
 def _oracle(samples: pl.DataFrame) -> dict:
@@ -103,12 +110,13 @@ def _predictions(ev: Path, features_dir: str | Path, sp: Path) -> tuple[Any, Any
 
 
 def evaluate_step(model_dir: str | Path, features_dir: str | Path, labels_dir: str | Path, task: str,
-                  out: str | Path, *, n_boot: int = 1000) -> dict:
+                  out: str | Path, *, n_boot: int = 1000, embeddings: str | Path | None = None) -> dict:
     """Held-out metrics with CIs and curves, the HTML/Markdown report, and record.json (model vs oracle)."""
     sp = samples_path(labels_dir, task)
+    emb = embedding_dirs(embeddings)
     with atomic_dir(out, overwrite=True) as tmp:
         ev = tmp / "evaluation"
-        task_runner().evaluate_on_cohort(model_dir, features_dir, sp, ev, n_boot=n_boot)
+        task_runner().evaluate_on_cohort(model_dir, features_dir, sp, ev, embeddings=emb, n_boot=n_boot)
         metrics, curves = read_json(ev / "metrics.json"), read_json(ev / "curves.json")
         if "auroc" not in metrics:
             raise DataValidationError("no auroc", file=str(ev / "metrics.json"), field="auroc")
@@ -122,6 +130,7 @@ def evaluate_step(model_dir: str | Path, features_dir: str | Path, labels_dir: s
         record = {"task": task, "auroc": metrics.get("auroc"), "auroc_ci": [metrics.get("auroc_ci_low"),
                                                                              metrics.get("auroc_ci_high")],
                   "aupr": metrics.get("aupr"), "ece": metrics.get("ece"), "oracle": oracle, "genotype": genotype,
+                  "embeddings": sorted(emb),
                   "genotype_digest": metrics.get("genotype"),
                   "report": "report.html", "plots": rep["plots"]}
         write_json(tmp / "record.json", record)

@@ -13,12 +13,13 @@ from pipelines import run_local
 from pipelines.params import load_params
 
 HAS_RUNNER = importlib.util.find_spec("model.search.task_runner") is not None
-DATA_STEPS = ("generate", "ingest", "label", "featurize", "profile")
+DATA_STEPS = ("generate", "ingest", "label", "featurize", "profile", "pretrain-cxr", "embed")
 
 
 def small_args(**over) -> dict:
     args = run_local.pipeline_arguments(load_params())
-    args.update(n_stays=200, tasks=["mortality"], search_epochs=1, eval_n_boot=50,
+    args.update(n_stays=200, tasks=["mortality"], search_epochs=1, eval_n_boot=50, note_max_length=32, image_size=32,
+                cxr_pretrain_max_images=32,
                 search_overrides={"d_e": 16, "n_layers": 1, "n_nodes": 2, "final_finetune_steps": 20, "eval_every": 10,
                                   "finetune_steps": 1, "candidate_finetune_steps": 0, "baselines": False}, **over)
     return args
@@ -50,6 +51,7 @@ def test_failed_step_keeps_earlier_artifacts_rerun_reuses_them_then_completes(tm
     assert "search_order" in lines  # the step's own error is echoed
     arts = run_dir / "artifacts"
     assert len(list(arts.glob("autofm-*/for-loop-*/featurize/features/manifest.json"))) == 1
+    assert len(list(arts.glob("autofm-*/for-loop-*/embed/embeddings/*/vectors.npy"))) == 2  # notes, cxr
     assert len(list(arts.glob("autofm-*/ingest/dataset/manifest.json"))) == 1
     assert not list(arts.glob("autofm-*/for-loop-*/search/supernet/*"))  # no partial artifact of the failed step
     assert list((run_dir / "logs").glob("kfp-*.log")) and list((run_dir / "cache").glob("*.json"))
@@ -70,6 +72,7 @@ def test_failed_step_keeps_earlier_artifacts_rerun_reuses_them_then_completes(tm
     assert "[featurize] reused (cached)" in echo.getvalue() and "[summarize] done in" in echo.getvalue()
     rec = summary["tasks"]["mortality"]
     assert 0.0 <= rec["auroc"] <= 1 and rec["oracle"]["oracle_auroc"] > 0.6 and rec["genotype"]["cells"]
+    assert rec["embeddings"] == ["cxr", "notes"]
     assert json.loads((run_dir / "summary.json").read_text())["tasks"].keys() == {"mortality"}
     html = open(rec["report"]).read()
     assert html.count("<svg") == 3  # ROC, PR, calibration

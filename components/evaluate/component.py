@@ -10,14 +10,15 @@ IMAGE = json.loads((Path(__file__).resolve().parents[1] / "images.json").read_te
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def evaluate(model: dsl.Input[dsl.Model], features: dsl.Input[dsl.Dataset], labels: dsl.Input[dsl.Dataset],
-             task: str, n_boot: int, evaluation: dsl.Output[dsl.Dataset], metrics: dsl.Output[dsl.Metrics],
-             report: dsl.Output[dsl.HTML]):
+             embeddings: dsl.Input[dsl.Dataset], task: str, n_boot: int, evaluation: dsl.Output[dsl.Dataset],
+             metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML]):
     """Evaluate the derived model on the held-out split.
 
     Args:
         model: The prune step's output.
         features: The task's feature store.
         labels: The labeling step's output.
+        embeddings: The embed step's output (the same as the search's).
         task: Binary task.
         n_boot: Bootstrap resamples of the CIs.
         evaluation: metrics.json, curves.json, report.html/.md, record.json.
@@ -29,7 +30,8 @@ def evaluate(model: dsl.Input[dsl.Model], features: dsl.Input[dsl.Dataset], labe
 
     from pipelines.steps_model import evaluate_step
 
-    rec = evaluate_step(model.path, features.path, labels.path, task, evaluation.path, n_boot=n_boot)
+    rec = evaluate_step(model.path, features.path, labels.path, task, evaluation.path, n_boot=n_boot,
+                        embeddings=embeddings.path)
     evaluation.metadata.update(rec)
     for key in ("auroc", "aupr", "ece"):
         if isinstance(rec.get(key), float):

@@ -9,13 +9,15 @@ IMAGE = json.loads((Path(__file__).resolve().parents[1] / "images.json").read_te
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def search(features: dsl.Input[dsl.Dataset], labels: dsl.Input[dsl.Dataset], task: str, epochs: int, order: str,
-           diversity_lambda: float, seed: int, overrides: dict, supernet: dsl.Output[dsl.Model]):
+def search(features: dsl.Input[dsl.Dataset], labels: dsl.Input[dsl.Dataset], embeddings: dsl.Input[dsl.Dataset],
+           task: str, epochs: int, order: str, diversity_lambda: float, seed: int, overrides: dict,
+           supernet: dsl.Output[dsl.Model]):
     """Search the architecture weights of the supernet.
 
     Args:
         features: The task's feature store.
         labels: The labeling step's output (samples and splits).
+        embeddings: The embed step's output (note / X-ray modalities; none when both are off).
         task: Binary task.
         epochs: Search epochs.
         order: 'first' or 'second' order DARTS.
@@ -26,5 +28,6 @@ def search(features: dsl.Input[dsl.Dataset], labels: dsl.Input[dsl.Dataset], tas
     """
     from pipelines.steps_model import search_step
 
-    supernet.metadata.update(search_step(features.path, labels.path, task, supernet.path, epochs=epochs, order=order,
-                                         diversity_lambda=diversity_lambda, seed=seed, overrides=overrides))
+    supernet.metadata.update(search_step(features.path, labels.path, task, supernet.path, embeddings=embeddings.path,
+                                         epochs=epochs, order=order, diversity_lambda=diversity_lambda, seed=seed,
+                                         overrides=overrides))

@@ -8,6 +8,7 @@ never silently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from model.errors import DataValidationError
 
 log = logging.getLogger(__name__)
 CXR_PREFIX = "CXR//"
+# (preprocessed image [H, W] in [0, 1], sample row) → image: the robustness experiments' pixel-noise hook.
+PixelHook = Callable[[np.ndarray, int], np.ndarray]
 
 
 def _check_preprocess(cfg: ImagePreprocessConfig, trained: dict[str, Any], weights_dir: str) -> None:
@@ -35,8 +38,11 @@ def _check_preprocess(cfg: ImagePreprocessConfig, trained: dict[str, Any], weigh
 
 
 @torch.inference_mode()
-def encode_images(model: CxrEncoder, paths: list[Path], cfg: ImageEncoderConfig) -> tuple[np.ndarray, list[int]]:
-    """Encode files in batches → (float32 [len(paths), 512], positions of unreadable files when allowed)."""
+def encode_images(model: CxrEncoder, paths: list[Path], cfg: ImageEncoderConfig,
+                  hook: Callable[[np.ndarray, int], np.ndarray] | None = None) -> tuple[np.ndarray, list[int]]:
+    """Encode files in batches → (float32 [len(paths), 512], positions of unreadable files when allowed).
+
+    `hook(image, position)` may alter each preprocessed image before encoding (noise experiments)."""
     out = np.zeros((len(paths), FEATURE_DIM), dtype=np.float32)
     failed: list[int] = []
     bs = cfg.batch_size
@@ -45,7 +51,8 @@ def encode_images(model: CxrEncoder, paths: list[Path], cfg: ImageEncoderConfig)
         pos, arrs = [], []
         for i in range(start, min(start + bs, len(paths))):
             try:
-                arrs.append(load_preprocessed(paths[i], cfg.preprocess))
+                arr = load_preprocessed(paths[i], cfg.preprocess)
+                arrs.append(arr if hook is None else hook(arr, i))
                 pos.append(i)
             except DataValidationError:
                 if cfg.on_unreadable == "error":
@@ -57,7 +64,7 @@ def encode_images(model: CxrEncoder, paths: list[Path], cfg: ImageEncoderConfig)
 
 
 def embed_images(meds_dir: str | Path, samples: pl.DataFrame, out_dir: str | Path, cfg: ImageEncoderConfig,
-                 *, model: CxrEncoder | None = None) -> dict[str, Any]:
+                 *, model: CxrEncoder | None = None, pixel_hook: PixelHook | None = None) -> dict[str, Any]:
     """Embed each sample's latest X-ray in [anchor_time, prediction_time]; write the index/vectors/meta contract.
 
     Args:
@@ -66,6 +73,8 @@ def embed_images(meds_dir: str | Path, samples: pl.DataFrame, out_dir: str | Pat
         out_dir: Output folder (replaced whole on success).
         cfg: Encoder settings (weights folder, preprocessing, on_unreadable policy).
         model: An already loaded encoder (tests); loaded from cfg.weights_dir when None.
+        pixel_hook: Alters each preprocessed image before encoding, given its sample row (noise experiments);
+            recorded in meta.json as `pixel_hook` (its repr) so noisy vectors are never mistaken for clean ones.
 
     Returns:
         The meta dict written to meta.json.
@@ -86,7 +95,8 @@ def embed_images(meds_dir: str | Path, samples: pl.DataFrame, out_dir: str | Pat
     latest = latest_per_row(ev)
     rows = latest["_row"].to_numpy()
     rel_paths = latest["image_path"].to_list()
-    vecs, failed = encode_images(model, [meds_dir / p for p in rel_paths], cfg)
+    hook = None if pixel_hook is None else (lambda a, i: pixel_hook(a, int(rows[i])))
+    vecs, failed = encode_images(model, [meds_dir / p for p in rel_paths], cfg, hook)
     present = np.zeros(keys.height, dtype=bool)
     present[rows] = True
     present[rows[failed]] = False
@@ -95,7 +105,8 @@ def embed_images(meds_dir: str | Path, samples: pl.DataFrame, out_dir: str | Pat
     meta = {"modality": "cxr", "model_id": f"cxr-resnet34@{Path(cfg.weights_dir).name}",
             "preprocess": asdict(cfg.preprocess), "views": list(cfg.views) if cfg.views else None,
             "on_unreadable": cfg.on_unreadable, "n_unreadable": len(failed),
-            "unreadable_files": sorted({rel_paths[i] for i in failed}), "encoder_summary": enc_cfg.get("summary")}
+            "unreadable_files": sorted({rel_paths[i] for i in failed}), "encoder_summary": enc_cfg.get("summary"),
+            "pixel_hook": None if pixel_hook is None else repr(pixel_hook)}
     meta = write_embeddings(out_dir, keys, present, vectors, meta)
     if failed:
         log.warning("images: %d unreadable files marked missing (listed in meta.json)", len(failed))

@@ -7,7 +7,7 @@ from typing import Literal
 
 MissingPolicy = Literal["zero", "mask", "token"]
 LossKind = Literal["uncertainty", "bce"]
-ModelKind = Literal["fusion", "lstm", "ts_transformer", "image_only", "early_mlp", "mag"]
+ModelKind = Literal["fusion", "lstm", "ts_cnn", "ts_transformer", "image_only", "early_mlp", "mag"]
 ImageInput = Literal["embedding", "pixels"]
 
 

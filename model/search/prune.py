@@ -110,8 +110,23 @@ def score_candidates(net: Supernet, edge: Any, tuner: Finetuner, scorer: Scorer,
     return out
 
 
+def finetune_genotype(net: Supernet, genotype: Genotype, data: SearchData, config: DiscretiseConfig
+                      ) -> tuple[DerivedModel, list[dict[str, Any]]]:
+    """Restrict ``net`` to ``genotype`` (in place) and give it the final fine-tune on ``data`` (e.g. the DARTS
+    argmax / DARTS-PT genotypes, trained exactly as the derived model is).
+
+    Returns:
+        The derived model of the best validation point and the fine-tuning records.
+    """
+    discretise_to(net, genotype)
+    torch.manual_seed(config.seed)
+    tuner = Finetuner(net, data, config.finetune_lr, config.seed)
+    records = _final_finetune(net, tuner, default_scorer(data), config, 0)
+    return derive_model(net, genotype), records
+
+
 def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, out_dir: str | Path | None = None,
-                   scorer: Scorer | None = None) -> PruneResult:
+                   scorer: Scorer | None = None, final_data: SearchData | None = None) -> PruneResult:
     """Run Algorithm 1 on a trained supernet (in place: its alive masks end fully pruned).
 
     Args:
@@ -121,14 +136,18 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
         out_dir: If given, ``genotype.json``, ``weights.safetensors`` and ``trajectory.json`` are written there
             atomically (replacing an existing directory).
         scorer: Validation scorer (default: ``evaluate`` on ``data.val()``).
+        final_data: Training batches of the final fine-tune (default ``data``). DARTS retrains the kept
+            architecture on all of train (``retrain_data``): the search held half of it out for architecture steps.
 
     Returns:
-        The kept genotype, its derived model (weights of the kept point) and the trajectory.
+        The kept genotype, its derived model (after the final fine-tune from ``config.final_init``) and the
+        trajectory.
     """
     scorer = scorer or default_scorer(data)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)
+    searched = state_to_cpu(net.state_dict()) if config.final_init == "supernet" else None
     rec, key = _point(0, net, scorer, config.metric, {"edge": None, "removed": None})
     trajectory = [rec]
     best = (key, 0, argmax_genotype(net, "autofm_prune"), state_to_cpu(net.state_dict()))
@@ -149,8 +168,10 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
             best = (key, step, argmax_genotype(net, "autofm_prune"), state_to_cpu(net.state_dict()))
     _, best_step, genotype, state = best
     final_alive, final_state = alive_state(net), state_to_cpu(net.state_dict())
-    net.load_state_dict(state)
+    net.load_state_dict(searched if searched is not None else state)
     discretise_to(net, genotype)
+    if final_data is not None:
+        tuner = Finetuner(net, final_data, config.finetune_lr, config.seed)
     trajectory += _final_finetune(net, tuner, scorer, config, step)
     derived = derive_model(net, genotype)
     net.load_state_dict(final_state)

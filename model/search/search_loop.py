@@ -75,6 +75,22 @@ def indexed_search_data(make_batch: Callable[[np.ndarray], MultimodalBatch], tra
                       arch=lambda e: batches(a_idx, epoch_seed(seed + 1, e)), val=val)
 
 
+def retrain_data(make_batch: Callable[[np.ndarray], MultimodalBatch], train_idx: np.ndarray, val_idx: np.ndarray,
+                 batch_size: int, seed: int) -> SearchData:
+    """SearchData whose weight batches cover ALL of ``train``: retraining a derived architecture (DARTS practice),
+    when no architecture steps are left to hold data out for. ``arch`` repeats ``train`` and is not meant for use.
+    """
+    val = indexed_search_data(make_batch, train_idx, val_idx, batch_size, seed).val  # its cached validation batches
+    idx = np.asarray(train_idx)
+
+    def batches(epoch: int) -> Iterator[MultimodalBatch]:
+        order = idx[np.random.default_rng(epoch_seed(seed + 2, epoch)).permutation(len(idx))]
+        for i in range(0, len(order), batch_size):
+            yield make_batch(order[i:i + batch_size])
+
+    return SearchData(train=batches, arch=batches, val=val)
+
+
 @dataclass
 class SearchOutcome:
     """History per epoch, the selected epoch and its validation score."""

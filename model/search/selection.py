@@ -42,6 +42,10 @@ class DiscretiseConfig:
             dropping inputs; a few recovery steps remove that bias.
         final_lr: Learning rate of the final fine-tuning (default: ``finetune_lr``).
         final_patience: Stop the final fine-tuning after this many evaluations without improvement (0: never).
+        final_init: Weights the final fine-tuning starts from: ``"kept"``, those of the kept trajectory point
+            (Algorithm 1 as written), or ``"supernet"``, the searched supernet's weights of the kept ops (pruning
+            then only decides the architecture). With a large ``finetune_lr`` the pruning steps over-fit the
+            weights on a small cohort, and retraining from the searched weights generalises better.
     """
 
     finetune_steps: int = 20
@@ -54,10 +58,13 @@ class DiscretiseConfig:
     candidate_finetune_steps: int = 0
     final_lr: float | None = None
     final_patience: int = 0
+    final_init: str = "kept"
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "final"):
             raise ValueError(f"select must be 'best' or 'final', got {self.select!r}")
+        if self.final_init not in ("kept", "supernet"):
+            raise ValueError(f"final_init must be 'kept' or 'supernet', got {self.final_init!r}")
         if min(self.finetune_steps, self.final_finetune_steps, self.candidate_finetune_steps,
                self.final_patience) < 0 or self.eval_every <= 0:
             raise ValueError("step counts and patience must be >= 0, eval_every > 0")

@@ -1,16 +1,18 @@
 """Library entry points the pipeline wraps as components: search, prune and evaluate on a featurized cohort.
 
 Splits: architecture batches come from a held-out half of ``train`` (DARTS habit), the ``tuning`` split drives
-model selection, early stopping and pruning scores, and ``held_out`` is read only by ``evaluate_on_cohort``.
+model selection, early stopping and pruning scores, and ``held_out`` is read only by ``evaluate_on_cohort``. The
+kept architecture's final fine-tune uses all of ``train`` (``retrain_all_train``; DARTS retrains the derived net).
 Every output directory appears whole or not at all (``atomic_dir``); the search checkpoints each epoch into a
 sibling ``.<out_dir>.ckpt`` folder, resumed when present and removed once the search output is written.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +20,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.derived import load_derived, save_derived
+from model.derived import DerivedModel, load_derived, save_derived
 from model.io_atomic import atomic_dir
 from model.metrics import binary_metrics, curves, evaluate_binary
 from model.search.bilevel import SearchConfig
 from model.search.checkpoint import state_to_cpu
 from model.search.cohort_data import CohortData
 from model.search.evaluate import evaluate
-from model.search.prune import prune_supernet
-from model.search.search_loop import SearchData, indexed_search_data, run_search
+from model.search.genotype import Genotype
+from model.search.prune import PruneResult, finetune_genotype, prune_supernet
+from model.search.search_loop import SearchData, indexed_search_data, retrain_data, run_search
 from model.search.selection import DiscretiseConfig, argmax_genotype, darts_pt_genotype
 from model.search.spec import SearchSpaceConfig
 from model.search.supernet import Supernet
@@ -38,12 +41,17 @@ class CohortSearchConfig:
 
     Args:
         d_e / n_layers / n_nodes: Search-space sizes.
+        static_ops / seq_ops: Enabled op families (None: all, the paper's space; see ``SearchSpaceConfig``).
         epochs / batch_size / w_lr / arch_lr / order / penalty_weight / patience / seed: Search settings.
         metric: Tuning-split selection metric (``"auroc"``, ``"aupr"``, ``"neg_loss"``).
         finetune_steps / finetune_lr / candidate_finetune_steps: Pruning (see ``DiscretiseConfig``).
         final_finetune_steps / final_lr / final_patience / eval_every: Fine-tuning of the derived architecture.
         prune_metric: Metric that scores pruning candidates (the loss is smoother than AUROC on small splits).
         n_boot: Bootstrap resamples of the held-out CIs.
+        final_init: Start of that fine-tune: the searched supernet's weights (``"supernet"``) or the pruned ones
+            (``"kept"``, Algorithm 1 as written); see ``DiscretiseConfig``.
+        retrain_all_train: The final fine-tune of the kept architecture sees all of train, not only the half
+            the supernet weights were trained on (the other half fed architecture steps).
         baselines: Also derive the DARTS argmax and DARTS-PT genotypes (Table 7).
     """
 
@@ -69,6 +77,10 @@ class CohortSearchConfig:
     prune_metric: str = "neg_loss"
     n_boot: int = 1000
     baselines: bool = True
+    retrain_all_train: bool = True
+    final_init: str = "supernet"
+    static_ops: tuple[str, ...] | None = None
+    seq_ops: tuple[str, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
@@ -95,7 +107,7 @@ class CohortSearchConfig:
                                 metric=self.prune_metric, seed=self.seed, select="final",
                                 final_finetune_steps=self.final_finetune_steps, eval_every=self.eval_every,
                                 candidate_finetune_steps=self.candidate_finetune_steps, final_lr=self.final_lr,
-                                final_patience=self.final_patience)
+                                final_patience=self.final_patience, final_init=self.final_init)
 
 
 def _data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:
@@ -103,11 +115,57 @@ def _data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:
                                cfg.seed, arch_fraction=0.5)
 
 
+def _final_data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:
+    if not cfg.retrain_all_train:
+        return _data(cohort, cfg)
+    return retrain_data(cohort.batch, cohort.indices("train"), cohort.indices("tuning"), cfg.batch_size, cfg.seed)
+
+
 def _load_supernet(search_dir: Path) -> Supernet:
     space = SearchSpaceConfig.from_dict(json.loads((search_dir / "space.json").read_text()))
     net = Supernet(space)
     net.load_state_dict(load_file(str(search_dir / "supernet.safetensors")))
     return net
+
+
+@dataclass
+class CohortRun:
+    """An in-memory search + pruning of one cohort (what ``search_on_cohort`` and ``prune_on_cohort`` write).
+
+    Attributes:
+        log: The search log (history, best epoch and score, config).
+        supernet: The searched supernet (best epoch), before any discretisation.
+        pruned: Algorithm 1's result (derived model after the final fine-tune, trajectory).
+        baselines: Table 7's DARTS argmax and DARTS-PT genotypes of the same supernet (``cfg.baselines``).
+    """
+
+    log: dict
+    supernet: Supernet
+    pruned: PruneResult | None = None
+    baselines: dict[str, Genotype] = field(default_factory=dict)
+
+
+def search_cohort(cohort: CohortData, cfg: CohortSearchConfig, checkpoint_dir: Path | None = None) -> CohortRun:
+    """Train the supernet on ``cohort`` (its modalities: the tables and embeddings it was built with)."""
+    ops = {k: tuple(v) for k, v in (("static_ops", cfg.static_ops), ("seq_ops", cfg.seq_ops)) if v is not None}
+    space = SearchSpaceConfig(cohort.modalities(), d_e=cfg.d_e, n_layers=cfg.n_layers, n_nodes=cfg.n_nodes, **ops)
+    torch.manual_seed(cfg.seed)
+    net = Supernet(space)
+    outcome = run_search(net, _data(cohort, cfg), cfg.search(), checkpoint_dir, metric=cfg.metric)
+    log = {"history": outcome.history, "best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
+           "config": asdict(cfg), "n_samples": len(cohort)}
+    return CohortRun(log, net)
+
+
+def prune_cohort(run: CohortRun, cohort: CohortData, cfg: CohortSearchConfig) -> CohortRun:
+    """Algorithm 1 on a copy of the searched supernet, plus the Table 7 baseline genotypes; fills ``run``."""
+    data = _data(cohort, cfg)
+    if cfg.baselines:
+        run.baselines["darts_argmax"] = argmax_genotype(run.supernet)
+        run.baselines["darts_pt"] = darts_pt_genotype(copy.deepcopy(run.supernet), data, cfg.discretise())
+    run.pruned = prune_supernet(copy.deepcopy(run.supernet), data, cfg.discretise(),
+                                final_data=_final_data(cohort, cfg))
+    return run
 
 
 def search_on_cohort(features_dir: str | Path, samples_path: str | Path, out_dir: str | Path,
@@ -119,17 +177,13 @@ def search_on_cohort(features_dir: str | Path, samples_path: str | Path, out_dir
     """
     out_dir = Path(out_dir)
     cohort = CohortData(features_dir, samples_path, embeddings)
-    space = SearchSpaceConfig(cohort.modalities(), d_e=cfg.d_e, n_layers=cfg.n_layers, n_nodes=cfg.n_nodes)
-    torch.manual_seed(cfg.seed)
-    net = Supernet(space)
     ckpt = out_dir.parent / f".{out_dir.name}.ckpt"
-    outcome = run_search(net, _data(cohort, cfg), cfg.search(), ckpt, metric=cfg.metric)
-    log = {"history": outcome.history, "best_epoch": outcome.best_epoch, "best_score": outcome.best_score,
-           "config": asdict(cfg), "embeddings": sorted(embeddings or {}), "n_samples": len(cohort)}
+    run = search_cohort(cohort, cfg, ckpt)
+    net, log = run.supernet, {**run.log, "embeddings": sorted(embeddings or {})}
     with atomic_dir(out_dir, overwrite=True) as tmp:
         save_file(state_to_cpu(net.state_dict()), str(tmp / "supernet.safetensors"))
         save_file({k: e.alpha.detach().clone() for k, e in net.edges().items()}, str(tmp / "architecture.safetensors"))
-        (tmp / "space.json").write_text(json.dumps(space.to_dict(), indent=2))
+        (tmp / "space.json").write_text(json.dumps(net.config.to_dict(), indent=2))
         (tmp / "search_log.json").write_text(json.dumps(log, indent=2, allow_nan=True))
     shutil.rmtree(ckpt, ignore_errors=True)
     return log
@@ -144,15 +198,10 @@ def prune_on_cohort(search_dir: str | Path, features_dir: str | Path, samples_pa
     """
     search_dir, out_dir = Path(search_dir), Path(out_dir)
     cohort = CohortData(features_dir, samples_path, embeddings)
-    data = _data(cohort, cfg)
-    net = _load_supernet(search_dir)
-    baselines = {}
-    if cfg.baselines:
-        baselines["darts_argmax"] = argmax_genotype(net)
-        pt_net = _load_supernet(search_dir)
-        baselines["darts_pt"] = darts_pt_genotype(pt_net, data, cfg.discretise())
-    result = prune_supernet(net, data, cfg.discretise())
-    tuning = evaluate(result.derived, data.val(), net.config.task).metrics
+    run = prune_cohort(CohortRun({}, _load_supernet(search_dir)), cohort, cfg)
+    result, baselines = run.pruned, run.baselines
+    assert result is not None
+    tuning = evaluate(result.derived, _data(cohort, cfg).val(), run.supernet.config.task).metrics
     summary = {"genotype": result.genotype.digest(), "best_step": result.best_step, "tuning": tuning,
                "baselines": {k: g.digest() for k, g in baselines.items()}}
     with atomic_dir(out_dir, overwrite=True) as tmp:
@@ -168,6 +217,15 @@ def prune_on_cohort(search_dir: str | Path, features_dir: str | Path, samples_pa
             for name, g in baselines.items():
                 g.save(tmp / "genotypes" / f"{name}.json")
     return summary
+
+
+def finetune_genotype_on_cohort(supernet: str | Path | Supernet, genotype: Genotype, cohort: CohortData,
+                                cfg: CohortSearchConfig) -> DerivedModel:
+    """The searched supernet (a search folder, or in memory: left unchanged) restricted to ``genotype`` and
+    fine-tuned exactly as the derived model is (Table 7's DARTS argmax / DARTS-PT rows)."""
+    net = copy.deepcopy(supernet) if isinstance(supernet, Supernet) else _load_supernet(Path(supernet))
+    model, _ = finetune_genotype(net, genotype, _final_data(cohort, cfg), cfg.discretise())
+    return model
 
 
 def evaluate_on_cohort(model_dir: str | Path, features_dir: str | Path, samples_path: str | Path,

@@ -50,3 +50,15 @@ def test_bootstrap_seed_mean_brackets_point():
     point, low, high = bootstrap_seed_mean(y, preds, n_boot=200)
     mean_auc = np.mean([np.mean([roc_auc_score(y[:, k], p[:, k]) for k in range(3)]) for p in preds])
     assert point == pytest.approx(mean_auc) and low < point < high and high - low < 0.2
+
+
+def test_bootstrap_paired_diff_sign_and_zero():
+    from model.fusion.evaluate import bootstrap_paired_diff
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 3)) < 0.3).astype(np.float32)
+    good = y + rng.normal(0, 0.5, y.shape)
+    bad = y + rng.normal(0, 2.0, y.shape)
+    assert bootstrap_paired_diff(y, [good], [good], n_boot=200) == (0.0, 0.0, 0.0)
+    point, lo, hi = bootstrap_paired_diff(y, [good, good], [bad], n_boot=200)
+    assert 0 < lo < point < hi

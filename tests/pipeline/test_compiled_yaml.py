@@ -23,7 +23,7 @@ def docs() -> tuple[dict, dict]:
 
 
 def _executor_of(spec: dict, step: str) -> dict:
-    return spec["deploymentSpec"]["executors"][f"exec-{step}"]["container"]
+    return spec["deploymentSpec"]["executors"][f"exec-{step.replace('_', '-')}"]["container"]  # KFP's names
 
 
 def test_committed_yaml_matches_the_python_definition(tmp_path):
@@ -38,7 +38,8 @@ def test_committed_yaml_matches_the_python_definition(tmp_path):
 def test_ui_parameters(docs):
     params = docs[0]["root"]["inputDefinitions"]["parameters"]
     for name in ("dataset_uri", "tasks", "T", "search_epochs", "search_order", "diversity_lambda", "seed",
-                 "gpu_type", "gpu_count", "image_tag"):
+                 "gpu_type", "gpu_count", "image_tag", "embed_notes", "embed_cxr", "note_model_path", "note_pooling",
+                 "note_max_length", "image_size", "image_clahe", "image_on_unreadable", "cxr_pretrain_epochs"):
         assert name in params, name
     assert params["tasks"]["defaultValue"] == ["mortality", "arf"]
     assert params["gpu_type"]["defaultValue"] == "nvidia.com/gpu"
@@ -47,7 +48,7 @@ def test_ui_parameters(docs):
 
 def test_cpu_and_memory_limits_on_every_step(docs):
     spec = docs[0]
-    assert set(spec["deploymentSpec"]["executors"]) == {f"exec-{s}" for s in RESOURCES}
+    assert set(spec["deploymentSpec"]["executors"]) == {f"exec-{s.replace('_', '-')}" for s in RESOURCES}
     for step, (cpu, mem) in RESOURCES.items():
         res = _executor_of(spec, step)["resources"]
         assert res["resourceCpuLimit"] == cpu and res["resourceMemoryLimit"] == mem, step
@@ -94,5 +95,11 @@ def test_tasks_fan_out_and_fan_in(docs):
     loop = root["for-loop-1"]
     assert loop["parameterIterator"]["items"]["inputParameter"] == "pipelinechannel--tasks"
     body = docs[0]["components"]["comp-for-loop-1"]["dag"]["tasks"]
-    assert {"featurize", "profile", "search", "prune", "evaluate"} <= set(body)
+    assert {"featurize", "profile", "embed", "search", "prune", "evaluate"} <= set(body)
+    assert "pretrain-cxr" in root  # once per run, before the loop
+    for step in ("search", "prune", "evaluate"):
+        emb = body[step]["inputs"]["artifacts"]["embeddings"]["taskOutputArtifact"]
+        assert emb == {"outputArtifactKey": "embeddings", "producerTask": "embed"}, step
+    enc = body["embed"]["inputs"]["artifacts"]["encoder"]["componentInputArtifact"]
+    assert enc == "pipelinechannel--pretrain-cxr-encoder"
     assert root["summarize"]["inputs"]["artifacts"]["evaluations"]["taskOutputArtifact"]["producerTask"] == "for-loop-1"

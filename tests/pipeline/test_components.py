@@ -28,7 +28,7 @@ def art(path: Path) -> SimpleNamespace:
 
 
 def test_component_files_import_only_stdlib_and_kfp():
-    assert len(COMPONENT_FILES) == 9
+    assert len(COMPONENT_FILES) == 11
     for f in COMPONENT_FILES:
         for node in ast.parse(f.read_text()).body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -41,7 +41,8 @@ def test_component_files_import_only_stdlib_and_kfp():
 def test_every_component_names_its_image_from_the_one_setting():
     from pipelines import autofm_pipeline as p
 
-    comps = [p.generate, p.ingest, p.label, p.featurize, p.profile, p.search, p.prune, p.evaluate, p.summarize]
+    comps = [p.generate, p.ingest, p.label, p.featurize, p.profile, p.pretrain_cxr, p.embed, p.search, p.prune,
+             p.evaluate, p.summarize]
     for c in comps:
         image = c.component_spec.implementation.container.image
         assert image in (IMAGES["cpu"], IMAGES["cuda"]), (c.name, image)

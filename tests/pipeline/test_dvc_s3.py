@@ -1,5 +1,5 @@
-"""DVC end to end on a tiny cohort: `dvc repro` of the data stages, no-op rerun, `dvc push` to SeaweedFS, and
-`dvc pull` into an empty cache and workspace giving the same bytes back."""
+"""DVC end to end on a tiny cohort: `dvc repro` of the data and embedding stages, no-op rerun, `dvc push` to
+SeaweedFS, and `dvc pull` into an empty cache and workspace giving the same bytes back."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def test_repro_push_pull_against_seaweedfs(seaweed, tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["generate"].update(n_stays=150, workers=1)
     params["label"]["tasks"] = ["mortality"]
+    params["embed"].update(max_length=16, image_size=32, pretrain_max_images=16)
     (proj / "params.yaml").write_text(yaml.safe_dump(params))
     dvc(proj, "init", "--no-scm", "-q")
     dvc(proj, "config", "core.analytics", "false")
@@ -54,19 +55,21 @@ def test_repro_push_pull_against_seaweedfs(seaweed, tmp_path):
     dvc(proj, "remote", "modify", "--local", "s3", "secret_access_key", seaweed["AWS_SECRET_ACCESS_KEY"])
     assert "secret_access_key" not in (proj / ".dvc" / "config").read_text()
 
-    out = dvc(proj, "repro", "featurize", "profile")
-    assert "Running stage 'featurize@mortality'" in out
+    out = dvc(proj, "repro", "featurize", "profile", "embed")
+    assert "Running stage 'featurize@mortality'" in out and "Running stage 'embed@mortality'" in out
+    emb = yaml.safe_load((proj / "data" / "embeddings" / "mortality" / "embeddings.json").read_text())
+    assert emb["modalities"] == ["cxr", "notes"]
     feats = proj / "data" / "features" / "mortality"
     assert (feats / "manifest.json").is_file() and (proj / "data" / "profile" / "mortality" / "stats.json").is_file()
-    assert "Running stage" not in dvc(proj, "repro", "featurize", "profile")  # nothing changed: nothing reruns
-    before = {d: dir_digest(proj / "data" / d) for d in ("cohort", "features", "labels")}
+    assert "Running stage" not in dvc(proj, "repro", "featurize", "profile", "embed")  # nothing changed: no rerun
+    before = {d: dir_digest(proj / "data" / d) for d in ("cohort", "features", "labels", "cxr_encoder", "embeddings")}
 
     dvc(proj, "push")
     shutil.rmtree(proj / ".dvc" / "cache")
     shutil.rmtree(proj / "data")
-    dvc(proj, "pull", "--with-deps", "featurize", "profile")
+    dvc(proj, "pull", "--with-deps", "featurize", "profile", "embed")
     assert {d: dir_digest(proj / "data" / d) for d in before} == before
-    assert "up to date" in dvc(proj, "status", "--with-deps", "featurize", "profile").lower()
+    assert "up to date" in dvc(proj, "status", "--with-deps", "featurize", "profile", "embed").lower()
 
 
 @pytest.mark.slow

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from search_helpers import tiny_config
 
 from model.search.embedding import Embedded
 from model.search.fusion import FUSION_OPS, build_fusion_op
-from model.search.ops import build_op, candidate_ops
+from model.search.ops import MaskedAttention, build_op, candidate_ops
 
 CONFIG = tiny_config()
 CASES = [(m.name, op) for m in CONFIG.modalities for op in candidate_ops(CONFIG, m.name)]
@@ -65,6 +66,34 @@ def test_attention_ignores_absent_partner(modality: str, op: str) -> None:
     # The attention branch adds nothing; with residual ops the input passes unchanged.
     expected = e.x if CONFIG.residual_ops else torch.zeros_like(e.x)
     assert torch.equal(module(e.x, e.mask, ctx), expected)
+
+
+def _sdpa_reference(m: MaskedAttention, query: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor
+                    ) -> torch.Tensor:
+    b, tq, d = query.shape
+    h = m.n_heads
+    q = m.q(query).view(b, tq, h, d // h).transpose(1, 2)
+    k, v = m.kv(keys).view(b, keys.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
+    has_key = key_mask.any(dim=1)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=(key_mask | ~has_key[:, None])[:, None, None, :])
+    return out.transpose(1, 2).reshape(b, tq, d) * has_key[:, None, None]
+
+
+@pytest.mark.parametrize("n_heads", [1, 2])
+@pytest.mark.parametrize("n_queries", [1, 3, 5])  # fewer queries than keys (projections folded), as many, more
+def test_attention_matches_sdpa(n_heads: int, n_queries: int) -> None:
+    torch.manual_seed(0)
+    m = MaskedAttention(8, n_heads).double()
+    query, keys = torch.randn(4, n_queries, 8, dtype=torch.float64), torch.randn(4, 3, 8, dtype=torch.float64)
+    key_mask = torch.tensor([[True, True, True], [True, False, False], [False, False, False], [False, True, True]])
+    inputs = [query.requires_grad_(), keys.requires_grad_(), *m.parameters()]
+    out, ref = m(query, keys, key_mask), _sdpa_reference(m, query, keys, key_mask)
+    torch.testing.assert_close(out, ref)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), inputs)
+    ref_grads = torch.autograd.grad((ref * w).sum(), inputs)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r)
 
 
 def test_lstm_option_and_errors() -> None:
