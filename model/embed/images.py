@@ -18,7 +18,7 @@ import polars as pl
 import torch
 from tqdm.auto import tqdm
 
-from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig
+from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig, OnUnreadable
 from model.embed.cxr_encoder import FEATURE_DIM, CxrEncoder, load_encoder
 from model.embed.preprocess import load_preprocessed
 from model.embed.store import check_samples, latest_per_row, window_events, write_embeddings
@@ -30,11 +30,41 @@ CXR_PREFIX = "CXR//"
 PixelHook = Callable[[np.ndarray, int], np.ndarray]
 
 
-def _check_preprocess(cfg: ImagePreprocessConfig, trained: dict[str, Any], weights_dir: str) -> None:
+def check_preprocess(cfg: ImagePreprocessConfig, trained: dict[str, Any], weights_dir: str) -> None:
     """Embedding with other pixels than the encoder was trained on silently degrades it: refuse instead."""
     if asdict(cfg) != trained:
         raise DataValidationError(f"preprocess settings {asdict(cfg)} differ from the encoder's {trained}",
                                   file=str(Path(weights_dir) / "encoder.json"), field="preprocess")
+
+
+def latest_images(meds_dir: str | Path, keys: pl.DataFrame, views: tuple[str, ...] | None
+                  ) -> tuple[np.ndarray, list[str]]:
+    """Sample rows (`check_samples` keys) with an X-ray in [anchor_time, prediction_time] and each one's latest
+    image path, relative to `meds_dir`; `views` (the part after CXR//) restricts the views, None keeps all."""
+    ev = window_events(Path(meds_dir), keys, CXR_PREFIX, "image_path")
+    if views is not None:
+        ev = ev.filter(pl.col("code").str.strip_prefix(CXR_PREFIX).is_in(list(views)))
+    latest = latest_per_row(ev)
+    return latest["_row"].to_numpy(), latest["image_path"].to_list()
+
+
+def load_images(paths: list[Path], preprocess: ImagePreprocessConfig, on_unreadable: OnUnreadable,
+                hook: PixelHook | None = None, which: range | None = None
+                ) -> tuple[list[int], list[np.ndarray], list[int]]:
+    """Read and preprocess `paths[i]` for i in `which` (default all) → (positions read, images [H, W], positions
+    unreadable). An unreadable file raises unless on_unreadable='missing'; `hook(image, i)` alters each image."""
+    pos, arrs, failed = [], [], []
+    for i in range(len(paths)) if which is None else which:
+        try:
+            arr = load_preprocessed(paths[i], preprocess)
+        except DataValidationError:
+            if on_unreadable == "error":
+                raise
+            failed.append(i)
+            continue
+        arrs.append(arr if hook is None else hook(arr, i))
+        pos.append(i)
+    return pos, arrs, failed
 
 
 @torch.inference_mode()
@@ -48,16 +78,9 @@ def encode_images(model: CxrEncoder, paths: list[Path], cfg: ImageEncoderConfig,
     bs = cfg.batch_size
     for start in tqdm(range(0, len(paths), bs), desc="images", unit="batch",
                       disable=not cfg.progress or len(paths) <= bs):
-        pos, arrs = [], []
-        for i in range(start, min(start + bs, len(paths))):
-            try:
-                arr = load_preprocessed(paths[i], cfg.preprocess)
-                arrs.append(arr if hook is None else hook(arr, i))
-                pos.append(i)
-            except DataValidationError:
-                if cfg.on_unreadable == "error":
-                    raise
-                failed.append(i)
+        pos, arrs, bad = load_images(paths, cfg.preprocess, cfg.on_unreadable, hook,
+                                     range(start, min(start + bs, len(paths))))
+        failed += bad
         if arrs:
             out[pos] = model.features(torch.from_numpy(np.stack(arrs)[:, None])).numpy()
     return out, failed
@@ -87,14 +110,9 @@ def embed_images(meds_dir: str | Path, samples: pl.DataFrame, out_dir: str | Pat
     enc_cfg: dict[str, Any] = {}
     if model is None:
         model, enc_cfg = load_encoder(cfg.weights_dir)
-        _check_preprocess(cfg.preprocess, enc_cfg["preprocess"], cfg.weights_dir)
+        check_preprocess(cfg.preprocess, enc_cfg["preprocess"], cfg.weights_dir)
     model.eval()
-    ev = window_events(meds_dir, keys, CXR_PREFIX, "image_path")
-    if cfg.views is not None:
-        ev = ev.filter(pl.col("code").str.strip_prefix(CXR_PREFIX).is_in(list(cfg.views)))
-    latest = latest_per_row(ev)
-    rows = latest["_row"].to_numpy()
-    rel_paths = latest["image_path"].to_list()
+    rows, rel_paths = latest_images(meds_dir, keys, cfg.views)
     hook = None if pixel_hook is None else (lambda a, i: pixel_hook(a, int(rows[i])))
     vecs, failed = encode_images(model, [meds_dir / p for p in rel_paths], cfg, hook)
     present = np.zeros(keys.height, dtype=bool)

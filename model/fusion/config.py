@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from model.embed.config import ImagePreprocessConfig, OnUnreadable
+
 MissingPolicy = Literal["zero", "mask", "token"]
 LossKind = Literal["uncertainty", "bce"]
 ModelKind = Literal["fusion", "lstm", "ts_cnn", "ts_transformer", "image_only", "early_mlp", "mag"]
@@ -96,6 +98,27 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class PixelConfig:
+    """X-ray pixels fed to a trainable trunk (end-to-end training) instead of frozen embeddings.
+
+    Attributes:
+        preprocess: Pixel pipeline (the embedding path's: 8-bit → CLAHE → resize → [0, 1]).
+        on_unreadable: 'error' (default) raises naming the file; 'missing' marks that sample's X-ray absent.
+        views: CXR views to use (the part after CXR//); None: every view.
+        encoder_dir: Pretrained encoder folder (encoder.safetensors) to initialise the trunk; None: random init.
+    """
+
+    preprocess: ImagePreprocessConfig = field(default_factory=lambda: ImagePreprocessConfig(size=64))
+    on_unreadable: OnUnreadable = "error"
+    views: tuple[str, ...] | None = None
+    encoder_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.on_unreadable not in ("error", "missing"):
+            raise ValueError(f"on_unreadable={self.on_unreadable!r}: expected 'error' or 'missing'")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One train-and-evaluate run: which data, which model, how to train.
 
@@ -104,6 +127,7 @@ class RunConfig:
         labels_dir: Output of model.data.labeling (samples/<task>.parquet).
         task: 'mortality' or 'phenotypes'.
         embeddings: (modality name, embedding folder) pairs in the index/vectors contract.
+        cxr_pixels: Load the 'cxr' modality as pixels [N, 1, H, W] (trunk fine-tuned) instead of an embedding.
         out_dir: Where the checkpoint and metrics go.
         hours: Hours of the time-series window.
         drop_rate: Extra share of samples whose dense modalities are masked as missing (all splits; the sweep).
@@ -116,6 +140,7 @@ class RunConfig:
     labels_dir: str
     task: str = "mortality"
     embeddings: tuple[tuple[str, str], ...] = ()
+    cxr_pixels: PixelConfig | None = None
     out_dir: str = "runs/fusion"
     hours: int = 48
     drop_rate: float = 0.0
@@ -128,6 +153,8 @@ class RunConfig:
             raise ValueError(f"task={self.task!r}: expected 'mortality' or 'phenotypes'")
         if not 0.0 <= self.drop_rate <= 1.0:
             raise ValueError(f"drop_rate={self.drop_rate}: expected a share in [0, 1]")
+        if self.cxr_pixels is not None and any(name == "cxr" for name, _ in self.embeddings):
+            raise ValueError("'cxr' given both as pixels and as an embedding folder")
 
     def to_dict(self) -> dict:
         """Plain dict of the whole run configuration (nested dataclasses included)."""

@@ -2,6 +2,7 @@
 
 Dense embeddings come from folders in the model.embed contract (index.parquet + vectors.npy); rows are matched to
 the samples on (subject_id, prediction_time), so an embedding folder built for a superset of samples works too.
+With `RunConfig.cxr_pixels`, 'cxr' is instead the X-ray pixels [N, 1, H, W] (model.fusion.pixels).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class FusionData:
 
     Attributes:
         ts: Standardised hourly inputs float32 [N, T, F].
-        dense: Modality name → float32 [N, dim].
+        dense: Modality name → float32 [N, dim] ([N, 1, H, W] for 'cxr' pixels).
         presence: bool [N, M], column 0 the time series (always present), then `dense` in order.
         y: float32 [N, C] 0/1 labels.
         oracle: float [N, C] true outcome probabilities (synthetic data) or None.
@@ -110,6 +111,11 @@ def load_task(cfg: RunConfig) -> tuple[FusionData, Standardizer]:
         raise DataValidationError("no train-split samples", file=str(path), field="split")
     std = Standardizer.fit(raw[split == "train"])
     dense, pres = {}, [np.ones(samples.height, dtype=bool)]
+    if cfg.cxr_pixels is not None:
+        from model.fusion.pixels import load_cxr_pixels  # lazy: pulls in torch/MONAI only when needed
+
+        dense["cxr"], p = load_cxr_pixels(cfg.meds_dir, samples, cfg.cxr_pixels)
+        pres.append(p)
     for name, folder in cfg.embeddings:
         dense[name], p = align_embeddings(samples, folder)
         pres.append(p)
@@ -126,7 +132,8 @@ def drop_dense(data: FusionData, rate: float, seed: int) -> FusionData:
     drop = rng.random(len(data.y)) < rate
     presence = data.presence.copy()
     presence[drop, 1:] = False
-    dense = {k: np.where(presence[:, j + 1, None], v, 0.0).astype(np.float32)
+    # keep[:, j] reshaped to v's rank so [N, 1, H, W] pixels broadcast per sample like [N, dim] vectors.
+    dense = {k: np.where(presence[:, j + 1].reshape(-1, *[1] * (v.ndim - 1)), v, 0.0).astype(np.float32)
              for j, (k, v) in enumerate(data.dense.items())}
     return replace(data, presence=presence, dense=dense)
 

@@ -2,6 +2,10 @@
 
     python -m model.fusion.run MEDS LABELS OUT [--task mortality|phenotypes] [--emb cxr=DIR ...]
         [--kind fusion] [--missing mask] [--loss uncertainty] [--seed 0] [--epochs 30] [--drop-rate 0]
+        [--cxr-pixels [--image-size 64] [--no-clahe] [--cxr-encoder DIR] [--on-unreadable error|missing]]
+
+--cxr-pixels trains end to end: the X-ray trunk (ResNet-34) is fine-tuned on pixels instead of reading a frozen
+embedding folder; --cxr-encoder initialises it from `python -m model.embed pretrain-cxr` output.
 
 OUT (written atomically) holds model.safetensors + model.json, metrics.json (held-out metrics beside the oracle)
 and predictions.parquet (held-out probabilities). Bad input: one line on stderr, exit code 2, nothing written.
@@ -22,10 +26,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from model.embed.config import ImagePreprocessConfig
+from model.embed.cxr_encoder import FEATURE_DIM
 from model.errors import DataValidationError
 from model.fusion.baselines import build_model
 from model.fusion.checkpoint import n_parameters, save_checkpoint
-from model.fusion.config import ModelConfig, RunConfig, TrainConfig
+from model.fusion.config import ModelConfig, PixelConfig, RunConfig, TrainConfig
 from model.fusion.data import FusionData, drop_dense, load_task
 from model.fusion.evaluate import evaluate_task
 from model.fusion.loss import MultiTaskLoss
@@ -55,12 +61,21 @@ def train_and_evaluate(data: FusionData, cfg: RunConfig, *, write: bool = True, 
         n_boot: Bootstrap resamples of the held-out CIs.
     """
     data = drop_dense(data, cfg.drop_rate, seed=cfg.drop_seed)
+    pixels = any(v.ndim == 4 for v in data.dense.values())  # 'cxr' loaded as [N, 1, H, W] (cfg.cxr_pixels)
+    if pixels and cfg.model.kind not in ("fusion", "image_only"):
+        raise ValueError(f"kind={cfg.model.kind!r} takes embeddings only; pixels need 'fusion' or 'image_only'")
     mc = dataclasses.replace(cfg.model, n_features=data.ts.shape[-1], n_outputs=data.y.shape[1],
-                             dense=tuple((k, v.shape[1]) for k, v in data.dense.items()))
+                             image_input="pixels" if pixels else cfg.model.image_input,
+                             dense=tuple((k, v.shape[1] if v.ndim == 2 else FEATURE_DIM)
+                                         for k, v in data.dense.items()))
     import torch
 
     torch.manual_seed(cfg.train.seed)
     model = build_model(mc)
+    if pixels and cfg.cxr_pixels is not None:
+        from model.fusion.pixels import init_trunk
+
+        init_trunk(model, cfg.cxr_pixels)
     loss_fn = MultiTaskLoss(data.y.shape[1], cfg.train.loss)
     t0 = time.time()
     result = fit(model, loss_fn, data.split_of("train"), data.split_of("tuning"), cfg.train)
@@ -95,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--drop-rate", type=float, default=0.0)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--cxr-pixels", action="store_true", help="fine-tune the X-ray trunk on pixels (end to end)")
+    ap.add_argument("--image-size", type=int, default=64, help="pixel side with --cxr-pixels")
+    ap.add_argument("--no-clahe", action="store_true", help="skip CLAHE with --cxr-pixels (ablation only)")
+    ap.add_argument("--cxr-encoder", metavar="DIR", help="pretrained encoder folder to initialise the trunk")
+    ap.add_argument("--on-unreadable", choices=("error", "missing"), default="error")
     return ap
 
 
@@ -106,10 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         emb = tuple(tuple(e.split("=", 1)) for e in a.emb)
         if any(len(e) != 2 for e in emb):
             raise DataValidationError("--emb must be NAME=DIR", field="--emb")
-        cfg = RunConfig(meds_dir=a.meds, labels_dir=a.labels, task=a.task, embeddings=emb, out_dir=a.out,
-                        drop_rate=a.drop_rate, model=ModelConfig(kind=a.kind, missing=a.missing),
+        px = None
+        if a.cxr_pixels:
+            try:  # a bad size is a usage error: one line, exit 2, like bad data
+                pre = ImagePreprocessConfig(size=a.image_size, clahe=not a.no_clahe)
+            except ValueError as exc:
+                raise DataValidationError(str(exc), field="--image-size") from exc
+            px = PixelConfig(preprocess=pre, on_unreadable=a.on_unreadable, encoder_dir=a.cxr_encoder)
+        cfg = RunConfig(meds_dir=a.meds, labels_dir=a.labels, task=a.task, embeddings=emb, cxr_pixels=px,
+                        out_dir=a.out, drop_rate=a.drop_rate, model=ModelConfig(kind=a.kind, missing=a.missing),
                         train=TrainConfig(loss=a.loss, seed=a.seed, max_epochs=a.epochs, patience=a.patience,
-                                          lr=a.lr))
+                                          lr=a.lr, batch_size=a.batch_size, threads=a.threads))
         data, _ = load_task(cfg)
         res = train_and_evaluate(data, cfg)
     except DataValidationError as exc:
