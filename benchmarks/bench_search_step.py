@@ -83,8 +83,8 @@ def worker(order: str, precision: str, repeats: int, threads: int, density: floa
             "nnz_per_batch": nnz, "threads": threads, "steps_timed": len(step)}
 
 
-def quality(threads: int, epochs: int, n: int) -> dict:
-    """Same planted task, same seed, fp32 vs bf16 first-order search: held-out AUROC of each.
+def quality(threads: int, epochs: int, n: int, n_signal: int | None, seeds: list[int]) -> dict:
+    """Same planted task, same seed, fp32 vs bf16 first-order search: held-out AUROC of each, per seed.
 
     The oracle's AUROC (the planted probabilities) is printed too: a run near 0.5 has not learned the task, and
     then agreement between the two precisions says nothing.
@@ -102,22 +102,30 @@ def quality(threads: int, epochs: int, n: int) -> dict:
 
     torch.set_num_threads(threads)
     cfg = SearchSpaceConfig(paper_modalities(4452, 680, 96, 768), d_e=256)
-    cohort = planted_cohort(cfg, n, 12, density=0.03, seed=0)
-    idx = np.arange(n)
-    tr, va, te = idx[: int(0.7 * n)], idx[int(0.7 * n): int(0.85 * n)], idx[int(0.85 * n):]
-    out = {"oracle_test_auroc": auroc(cohort.labels[te, 0], cohort.prob[te])}
-    for precision in ("fp32", "bf16"):
-        torch.manual_seed(0)
-        net = Supernet(cfg)
-        sc = SearchConfig(epochs=epochs, w_lr=1e-3, arch_lr=3e-4, bf16=precision == "bf16", seed=0)
-        data = indexed_search_data(cohort.batch, tr, va, 64, seed=0)
-        t = time.perf_counter()
-        run_search(net, data, sc, metric="auroc")
-        test = (cohort.batch(te[i:i + 128]) for i in range(0, len(te), 128))
-        auroc = evaluate(net, test, cfg.task).metrics["auroc"]
-        out[precision] = {"test_auroc": auroc, "search_s": time.perf_counter() - t}
-    out["auroc_diff"] = out["bf16"]["test_auroc"] - out["fp32"]["test_auroc"]
-    return out
+    runs = []
+    for seed in seeds:
+        cohort = planted_cohort(cfg, n, 12, density=0.03, seed=seed, n_signal=n_signal)
+        idx = np.arange(n)
+        tr, va, te = idx[: int(0.7 * n)], idx[int(0.7 * n): int(0.85 * n)], idx[int(0.85 * n):]
+        run = {"seed": seed, "oracle_test_auroc": auroc(cohort.labels[te, 0], cohort.prob[te])}
+        for precision in ("fp32", "bf16"):
+            torch.manual_seed(seed)
+            net = Supernet(cfg)
+            sc = SearchConfig(epochs=epochs, w_lr=1e-3, arch_lr=3e-4, bf16=precision == "bf16", seed=seed)
+            data = indexed_search_data(cohort.batch, tr, va, 64, seed=seed)
+            t = time.perf_counter()
+            run_search(net, data, sc, metric="auroc")
+            test = (cohort.batch(te[i:i + 128]) for i in range(0, len(te), 128))
+            run[precision] = {"test_auroc": evaluate(net, test, cfg.task).metrics["auroc"],
+                              "search_s": time.perf_counter() - t}
+        run["auroc_diff"] = run["bf16"]["test_auroc"] - run["fp32"]["test_auroc"]
+        print(json.dumps(run), flush=True)
+        runs.append(run)
+    diffs = [r["auroc_diff"] for r in runs]
+    return {"n": n, "epochs": epochs, "n_signal": n_signal, "runs": runs,
+            "mean_fp32": statistics.mean(r["fp32"]["test_auroc"] for r in runs),
+            "mean_bf16": statistics.mean(r["bf16"]["test_auroc"] for r in runs),
+            "mean_diff": statistics.mean(diffs), "max_abs_diff": max(abs(d) for d in diffs)}
 
 
 def main() -> None:
@@ -131,6 +139,8 @@ def main() -> None:
     ap.add_argument("--quality", action="store_true", help="fp32 vs bf16 AUROC on a planted task instead")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--n", type=int, default=2048)
+    ap.add_argument("--n-signal", type=int, default=None, help="planted task: signal features (default 5%%)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="planted task: one cohort + search per seed")
     ap.add_argument("--worker", nargs=2, metavar=("ORDER", "PRECISION"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -140,7 +150,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     if args.quality:
-        print(json.dumps(quality(args.threads, args.epochs, args.n), indent=2))
+        print(json.dumps(quality(args.threads, args.epochs, args.n, args.n_signal, args.seeds), indent=2))
         return
     peaks_before = {d: matmul_peak(d) for d in ("float32", "bfloat16")}
     rows = []

@@ -53,6 +53,7 @@ class CohortSearchConfig:
         retrain_all_train: The final fine-tune of the kept architecture sees all of train, not only the half
             the supernet weights were trained on (the other half fed architecture steps).
         baselines: Also derive the DARTS argmax and DARTS-PT genotypes (Table 7).
+        bf16: bf16 autocast in the search's forward/backward passes (``SearchConfig.bf16``).
     """
 
     d_e: int = 256
@@ -81,6 +82,7 @@ class CohortSearchConfig:
     final_init: str = "supernet"
     static_ops: tuple[str, ...] | None = None
     seq_ops: tuple[str, ...] | None = None
+    bf16: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
@@ -99,7 +101,7 @@ class CohortSearchConfig:
         """The bi-level optimisation settings."""
         return SearchConfig(epochs=self.epochs, batch_size=self.batch_size, w_lr=self.w_lr, arch_lr=self.arch_lr,
                             order=self.order, penalty_weight=self.penalty_weight, seed=self.seed,
-                            patience=self.patience)  # type: ignore[arg-type]
+                            patience=self.patience, bf16=self.bf16)  # type: ignore[arg-type]
 
     def discretise(self) -> DiscretiseConfig:
         """The pruning settings."""

@@ -119,11 +119,12 @@ def random_cohort(config: SearchSpaceConfig, n: int, n_steps: int, density: floa
 
 
 def planted_cohort(config: SearchSpaceConfig, n: int, n_steps: int, density: float = 0.03, seed: int = 0,
-                   p_present: float = 0.9, strength: float = 3.0) -> ToyCohort:
+                   p_present: float = 0.9, strength: float = 3.0, n_signal: int | None = None) -> ToyCohort:
     """A binary task whose logit depends on the first sequential and the last static modality only.
 
-    Signal: the share of a fixed set of "signal" features among a sample's non-zeros in the first sequential
-    modality, plus a projection of the last static modality; an absent modality adds nothing. ``prob`` holds
+    Signal: the share of a fixed set of ``n_signal`` "signal" features (default: 5% of the features) among a
+    sample's non-zeros in the first sequential modality, plus a projection of the last static modality; an absent
+    modality adds nothing. Fewer signal features make the task easier to learn from few samples. ``prob`` holds
     the true probabilities (the oracle).
     """
     cohort = random_cohort(config, n, n_steps, density, seed, p_present, min_len=max(1, n_steps // 2))
@@ -133,7 +134,7 @@ def planted_cohort(config: SearchSpaceConfig, n: int, n_steps: int, density: flo
     st_name = [m.name for m in config.modalities if m.kind == "static"][-1]
     st = cohort.sparse[seq_name]
     dim = config.modality(seq_name).dim
-    signal = rng.choice(dim, size=max(2, dim // 20), replace=False)
+    signal = rng.choice(dim, size=max(2, dim // 20) if n_signal is None else n_signal, replace=False)
     hit = np.isin(st.feat, signal).astype(np.float64)
     per_sample = np.add.reduceat(hit, st.ptr[:-1]) * (np.diff(st.ptr) > 0)
     share = per_sample / np.maximum(np.diff(st.ptr), 1)
