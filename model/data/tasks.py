@@ -7,6 +7,7 @@ can match, so memory follows the task's events, not the dataset's size.
 
 from __future__ import annotations
 
+import copy
 import re
 import string
 import tempfile
@@ -103,8 +104,10 @@ def extract_task(cfg: TaskExtractorConfig, shards: list[Path]) -> pl.DataFrame:
         preds = shard_predicates(cfg, shard)
         if preds.is_empty():
             continue
-        # ACES (0.7.3 with this polars) also emits all-null rows for subjects with no valid trigger: drop them.
-        res = query(cfg, preds)
+        # ACES 0.7.3's query mutates its config (extract_subtree adds the subtree offset to each child's
+        # endpoint_expr in place), so a reused config shifts nested windows further out with every call: one
+        # fresh copy per shard. ACES also emits all-null rows for subjects with no valid trigger: drop them.
+        res = query(copy.deepcopy(cfg), preds)
         if res.is_empty() or "index_timestamp" not in res.columns:
             continue
         res = res.filter(pl.col("index_timestamp").is_not_null())
