@@ -72,3 +72,9 @@ def test_search_prune_evaluate_on_cohort(cohort_dirs: tuple[Path, Path, Path], t
     assert on_disk["auroc"] == metrics["auroc"] and metrics["auroc_ci_low"] <= metrics["auroc"]
     assert metrics["oracle"]["auroc"] > 0.5 and {r["group"] for r in metrics["subgroups"]} == {"sex", "age_band"}
     assert json.loads((tmp_path / "eval" / "curves.json").read_text())["roc"]["fpr"]
+
+
+def test_bf16_reaches_the_search_config() -> None:
+    # The pipeline passes it through search_overrides; the bi-level searcher reads SearchConfig.bf16.
+    assert CohortSearchConfig.from_dict({"bf16": True}).search().bf16
+    assert not CohortSearchConfig().search().bf16
