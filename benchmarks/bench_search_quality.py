@@ -241,6 +241,8 @@ def main() -> int:
     p.add_argument("--n-nodes", type=int, default=3)
     p.add_argument("--finetune-steps", type=int, default=2, help="pruning: weight steps after each removal")
     p.add_argument("--candidate-steps", type=int, default=2, help="pruning: recovery steps per candidate")
+    p.add_argument("--candidate-split", choices=("tuning", "arch"), default="tuning",
+                   help="pruning / DARTS-PT candidates scored on the tuning split or the architecture half of train")
     p.add_argument("--darts-pt", action=argparse.BooleanOptionalAction, default=False,
                    help="also run DARTS-PT selection (costly: one evaluation per op of every edge); the DARTS "
                         "argmax genotype is always evaluated")
@@ -256,7 +258,8 @@ def main() -> int:
                   batch_size=a.batch_size, w_lr=a.lr, arch_lr=a.lr, seed=a.seed, metric="auroc",
                   finetune_steps=a.finetune_steps, finetune_lr=1e-3, candidate_finetune_steps=a.candidate_steps,
                   final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=5,
-                  n_boot=a.n_boot, baselines=a.darts_pt, retrain_all_train=a.retrain_all)
+                  n_boot=a.n_boot, baselines=a.darts_pt, retrain_all_train=a.retrain_all,
+                  candidate_split=a.candidate_split)
     print(f"config: {json.dumps(asdict(cfg))}\nembeddings: {a.embeddings}, work: {work}", flush=True)
     timer = Timer()
     meds, labels = work / "meds", work / "labels"

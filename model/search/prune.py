@@ -32,6 +32,7 @@ from model.search.selection import (
     Scorer,
     alive_state,
     argmax_genotype,
+    candidate_scorer,
     default_scorer,
     evaluate_as,
     set_alive_state,
@@ -135,7 +136,8 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
         config: Fine-tuning and selection settings.
         out_dir: If given, ``genotype.json``, ``weights.safetensors`` and ``trajectory.json`` are written there
             atomically (replacing an existing directory).
-        scorer: Validation scorer (default: ``evaluate`` on ``data.val()``).
+        scorer: Validation scorer of the trajectory and the final fine-tune (default: ``evaluate`` on
+            ``data.val()``); candidates are scored on ``config.candidate_split``.
         final_data: Training batches of the final fine-tune (default ``data``). DARTS retrains the kept
             architecture on all of train (``retrain_data``): the search held half of it out for architecture steps.
 
@@ -144,6 +146,7 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
         trajectory.
     """
     scorer = scorer or default_scorer(data)
+    cand_scorer = candidate_scorer(data, config, scorer)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)
@@ -156,7 +159,7 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
         step += 1
         open_edges = [e for e in net.edges().values() if len(e.alive_indices()) > 1]
         edge = open_edges[int(rng.integers(len(open_edges)))]
-        candidates = score_candidates(net, edge, tuner, scorer, config)
+        candidates = score_candidates(net, edge, tuner, cand_scorer, config)
         worst = max(candidates, key=lambda i: candidates[i])
         edge.remove(worst)
         tuner.run(config.finetune_steps)

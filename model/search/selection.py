@@ -46,6 +46,10 @@ class DiscretiseConfig:
             (Algorithm 1 as written), or ``"supernet"``, the searched supernet's weights of the kept ops (pruning
             then only decides the architecture). With a large ``finetune_lr`` the pruning steps over-fit the
             weights on a small cohort, and retraining from the searched weights generalises better.
+        candidate_split: Batches that score pruning / DARTS-PT candidates: ``"tuning"`` (the model-selection
+            split) or ``"arch"`` (one fixed epoch of the architecture half of train, the split the search's
+            architecture steps use, i.e. DARTS's D_val). Scoring dozens of decisions on tuning fits that split,
+            and the final early stopping then selects on it again.
     """
 
     finetune_steps: int = 20
@@ -59,12 +63,15 @@ class DiscretiseConfig:
     final_lr: float | None = None
     final_patience: int = 0
     final_init: str = "kept"
+    candidate_split: str = "tuning"
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "final"):
             raise ValueError(f"select must be 'best' or 'final', got {self.select!r}")
         if self.final_init not in ("kept", "supernet"):
             raise ValueError(f"final_init must be 'kept' or 'supernet', got {self.final_init!r}")
+        if self.candidate_split not in ("tuning", "arch"):
+            raise ValueError(f"candidate_split must be 'tuning' or 'arch', got {self.candidate_split!r}")
         if min(self.finetune_steps, self.final_finetune_steps, self.candidate_finetune_steps,
                self.final_patience) < 0 or self.eval_every <= 0:
             raise ValueError("step counts and patience must be >= 0, eval_every > 0")
@@ -106,6 +113,14 @@ def evaluate_as(net: Supernet, genotype: Genotype, scorer: Scorer) -> EvalResult
 def default_scorer(data: SearchData, bf16: bool = False) -> Scorer:
     """Validation evaluation on ``data.val()``."""
     return lambda net: evaluate(net, data.val(), net.config.task, bf16=bf16)
+
+
+def candidate_scorer(data: SearchData, config: DiscretiseConfig, scorer: Scorer | None = None) -> Scorer:
+    """The scorer of pruning / DARTS-PT candidates (``config.candidate_split``); ``scorer`` overrides tuning."""
+    if config.candidate_split == "tuning":
+        return scorer or default_scorer(data)
+    batches = list(data.arch(0))  # one fixed epoch: every candidate sees the same batches
+    return lambda net: evaluate(net, batches, net.config.task)
 
 
 class Finetuner:
@@ -167,7 +182,7 @@ def darts_pt_genotype(net: Supernet, data: SearchData, config: DiscretiseConfig,
     Each op is scored with only that op removed from the current supernet; the edge is then discretised and
     the weights fine-tuned. Works on ``net`` in place (its alive masks end discrete).
     """
-    scorer = scorer or default_scorer(data)
+    scorer = candidate_scorer(data, config, scorer)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)

@@ -54,6 +54,7 @@ class CohortSearchConfig:
             the supernet weights were trained on (the other half fed architecture steps).
         baselines: Also derive the DARTS argmax and DARTS-PT genotypes (Table 7).
         bf16: bf16 autocast in the search's forward/backward passes (``SearchConfig.bf16``).
+        candidate_split: Split that scores pruning / DARTS-PT candidates (see ``DiscretiseConfig``).
     """
 
     d_e: int = 256
@@ -83,6 +84,7 @@ class CohortSearchConfig:
     static_ops: tuple[str, ...] | None = None
     seq_ops: tuple[str, ...] | None = None
     bf16: bool = False
+    candidate_split: str = "tuning"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
@@ -109,7 +111,8 @@ class CohortSearchConfig:
                                 metric=self.prune_metric, seed=self.seed, select="final",
                                 final_finetune_steps=self.final_finetune_steps, eval_every=self.eval_every,
                                 candidate_finetune_steps=self.candidate_finetune_steps, final_lr=self.final_lr,
-                                final_patience=self.final_patience, final_init=self.final_init)
+                                final_patience=self.final_patience, final_init=self.final_init,
+                                candidate_split=self.candidate_split)
 
 
 def _data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:
