@@ -15,11 +15,13 @@ Note and X-ray inputs (``--embeddings``):
            X-ray pixels. Not the product's encoders: a clearly cheaper substitute.
   model    ``model.embed.embed_notes`` (bundled MiniLM) and ``embed_images`` after ``pretrain_cxr_encoder``
            (slow on 2 CPU cores).
+  findings as standin, but the X-ray vector is the image's 14 true finding labels: a perfect reader, the upper
+           bound of the image channel (analysis only: real data has no labels at inference).
   none     structured tables only.
 
 Usage:
   .venv/bin/python benchmarks/bench_search_quality.py [--n-stays 4000] [--image-size 32] [--tasks mortality arf]
-      [--embeddings standin|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
+      [--embeddings standin|findings|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
 """
 
 from __future__ import annotations
@@ -139,8 +141,9 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     if args.embeddings != "none":
         with timer.phase(f"embeddings ({args.embeddings})"):
             edir = tdir / f"emb_{args.embeddings}"
-            if args.embeddings == "standin":
-                emb = standin_embeddings(meds, samples, edir)
+            if args.embeddings in ("standin", "findings"):
+                emb = standin_embeddings(meds, samples, edir, xray="pixels" if args.embeddings == "standin" else
+                                         "findings")
             else:
                 emb = model_embeddings(meds, samples, edir, args.image_size, work / "cxr_encoder")
     cohort = CohortData(features, samples_path, emb)
@@ -157,7 +160,8 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     best_single = max(rows[1:], key=lambda r: r["auroc"])
     best_scores = lr[best_single["model"].split()[1]]
     rows.append(ci_row("LR late fusion", y, lr["fusion"], args.n_boot, "signal_check fusion"))
-    search_dir, prune_dir = tdir / "search", tdir / "prune"
+    rdir = tdir / args.embeddings  # search / prune / eval per input mode: a reused work folder never mixes them
+    search_dir, prune_dir = rdir / "search", rdir / "prune"
     with timer.phase("search"):
         if (search_dir / "search_log.json").exists():  # reuse a finished search of this work folder
             log = json.loads((search_dir / "search_log.json").read_text())
@@ -175,8 +179,8 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
         else:
             summary = prune_on_cohort(search_dir, features, samples_path, prune_dir, cfg, emb)
     with timer.phase("evaluate derived"):
-        metrics = evaluate_on_cohort(prune_dir, features, samples_path, tdir / "eval", emb, n_boot=args.n_boot)
-    scores = np.load(tdir / "eval" / "scores.npy")
+        metrics = evaluate_on_cohort(prune_dir, features, samples_path, rdir / "eval", emb, n_boot=args.n_boot)
+    scores = np.load(rdir / "eval" / "scores.npy")
     rows.append(ci_row("AutoFM derived (pruning)", y, scores, args.n_boot, f"ECE {metrics['ece']:.3f}"))
     with timer.phase("DARTS genotypes: fine-tune + evaluate"):
         genotypes = {"darts_argmax": argmax_genotype(_load_supernet(search_dir))}
@@ -229,7 +233,7 @@ def main() -> int:
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tasks", nargs="+", default=["mortality", "arf"], choices=sorted(TASK_HOURS))
-    p.add_argument("--embeddings", choices=("standin", "model", "none"), default="standin")
+    p.add_argument("--embeddings", choices=("standin", "findings", "model", "none"), default="standin")
     p.add_argument("--d-e", type=int, default=16)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)

@@ -81,9 +81,14 @@ def _sorted_order(samples: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
     return s.drop("_pos"), s["_pos"].to_numpy()
 
 
-def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: int = 64, side: int = 16
-                       ) -> dict[str, str]:
-    """TF-IDF + TruncatedSVD note vectors (fitted on the train split) and downsampled X-ray pixels.
+def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: int = 64, side: int = 16,
+                       xray: str = "pixels") -> dict[str, str]:
+    """TF-IDF + TruncatedSVD note vectors (fitted on the train split) and X-ray vectors.
+
+    Args:
+        xray: ``"pixels"``: the latest in-window image downsampled to side x side. ``"findings"``: that image's
+            14 true finding labels (metadata/cxr_findings.parquet), i.e. a perfect X-ray reader: an upper bound of
+            what the image channel can carry, for analysis only (real data has no such labels at inference).
 
     Returns:
         Modality name -> embedding folder.
@@ -108,14 +113,34 @@ def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: in
     vec = (vec - vec[train].mean(0)) / (vec[train].std(0) + 1e-6)
     present = np.array([t.strip() != "" for t in texts])
     write_embedding_folder(out / "notes", samples, present, vec)
-    img_sorted = image_features(meds, shards, srt, side=side)
+    if xray == "pixels":
+        img_sorted = image_features(meds, shards, srt, side=side)
+    else:
+        img_sorted = _finding_vectors(meds, shards, srt)
     img = np.zeros_like(img_sorted)
     img[pos] = img_sorted
     present_img = img[:, -1] > 0
     pix = img[:, :-1]
-    mu, sd = pix[train & present_img].mean(0), pix[train & present_img].std(0) + 1e-6
+    mu, sd = pix[train & present_img].mean(0), pix[train & present_img].std(0)
+    sd = np.where(sd > 1e-3, sd, 1.0)  # a finding (or pixel) constant on train must not blow up elsewhere
     write_embedding_folder(out / "cxr", samples, present_img, (pix - mu) / sd)
     return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
+
+
+def _finding_vectors(meds: Path, shards: list[Path], srt: pl.DataFrame) -> np.ndarray:
+    """The 14 finding labels of each sample's latest in-window X-ray, plus a presence flag (zeros when absent)."""
+    from model.data.signal_check import latest_image_paths
+    from model.embed.pretrain import FINDINGS_PARQUET
+
+    table = pl.read_parquet(meds / FINDINGS_PARQUET)
+    names = [c for c, dt in table.schema.items() if dt == pl.Boolean]
+    paths = pl.DataFrame({"image_path": latest_image_paths(shards, srt)}, schema={"image_path": pl.String})
+    joined = paths.join(table.select("image_path", *names), on="image_path", how="left", maintain_order="left")
+    present = paths["image_path"].is_not_null().to_numpy()
+    if joined.filter(pl.col("image_path").is_not_null())[names[0]].null_count():
+        raise ValueError(f"{meds / FINDINGS_PARQUET}: an in-window image has no finding labels")
+    vec = joined.select(names).fill_null(False).to_numpy().astype(float)
+    return np.column_stack([vec * present[:, None], present.astype(float)])
 
 
 def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]:

@@ -66,11 +66,16 @@ def note_texts(shards: list[Path], samples: pl.DataFrame) -> list[str]:
     return samples.select(KEYS).join(agg, on=KEYS, how="left")["text_value"].fill_null("").to_list()
 
 
-def image_features(root: Path, shards: list[Path], samples: pl.DataFrame, side: int = 16) -> np.ndarray:
-    """Latest in-window X-ray, downsampled to side x side, plus a presence flag (zeros when absent)."""
+def latest_image_paths(shards: list[Path], samples: pl.DataFrame) -> list[str | None]:
+    """Per sample (in order): the relative path of its latest in-window X-ray, or None."""
     w = _window_events(shards, samples).filter(pl.col("image_path").is_not_null())
     last = w.sort("time").group_by(KEYS).agg(pl.col("image_path").last()).collect()
-    paths = samples.select(KEYS).join(last, on=KEYS, how="left")["image_path"].to_list()
+    return samples.select(KEYS).join(last, on=KEYS, how="left")["image_path"].to_list()
+
+
+def image_features(root: Path, shards: list[Path], samples: pl.DataFrame, side: int = 16) -> np.ndarray:
+    """Latest in-window X-ray, downsampled to side x side, plus a presence flag (zeros when absent)."""
+    paths = latest_image_paths(shards, samples)
     out = np.zeros((len(paths), side * side + 1))
     for i, rel in enumerate(paths):
         if rel is None:
