@@ -30,20 +30,25 @@ from model.data.synthetic_config import CohortConfig  # noqa: E402
 NOISY = ("sev", "hemo", "resp")  # the states vitals and labs show with measurement noise and drift
 
 
+def score_terms(s: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """Per outcome: the latent terms of its score in ``_draw_outcomes``, by name; X-ray findings under ``cxr_*``."""
+    return {
+        "mortality": {"sev": s["sev"], "agez": (s["age"] - 63) / 16, "comfort": s["goals_of_care_comfort"] * 1.0,
+                      "hemo": s["hemo"], "resp": s["resp"], "infect": s["infect"],
+                      "shock_early_x_hemo": s["shock_early"] * s["hemo"], **{
+                          k: s[k] for k in ("cxr_pleural_effusion", "cxr_cardiomegaly", "cxr_edema")}},
+        "arf": {"resp": s["resp"], "sev": s["sev"], "hx_copd": s["hx_copd"],
+                "cxr_edema_or_consolidation": np.maximum(s["cxr_edema"], s["cxr_consolidation"]),
+                "cxr_lung_opacity": s["cxr_lung_opacity"]},
+    }
+
+
 def latent_terms(s: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
-    """Per outcome: the latent terms of its score (``_draw_outcomes``) by name, X-ray findings under ``cxr_*``, and
-    the observable correlates of the findings (history, infection, imaged) so that hiding them leaves what the
-    other inputs can still tell about them."""
-    agez = (s["age"] - 63) / 16
-    proxies = {k: s[k].astype(float) for k in ("hx_chf", "hx_cancer", "infect", "post_surgical", "sev_high",
-                                                 "imaged")}
-    findings = {k: s[k] for k in ("cxr_pleural_effusion", "cxr_cardiomegaly", "cxr_edema", "cxr_consolidation",
-                                  "cxr_lung_opacity")}
-    mortality = {"sev": s["sev"], "agez": agez, "comfort": s["goals_of_care_comfort"].astype(float),
-                 "hemo": s["hemo"], "resp": s["resp"], "shock_early_x_hemo": s["shock_early"] * s["hemo"]}
-    arf = {"resp": s["resp"], "sev": s["sev"], "hx_copd": s["hx_copd"],
-           "cxr_lung": np.maximum(s["cxr_edema"], s["cxr_consolidation"])}
-    return {"mortality": {**mortality, **proxies, **findings}, "arf": {**arf, **proxies, **findings}}
+    """The score terms plus the observable correlates of the findings (history, infection, surgery, imaged), so
+    that hiding the findings leaves what the other inputs can still tell about them."""
+    proxies = {k: s[k] * 1.0 for k in ("hx_chf", "hx_cancer", "infect", "post_surgical", "sev_high", "imaged")}
+    return {task: {**terms, **{k: v for k, v in proxies.items() if k not in terms}}
+            for task, terms in score_terms(s).items()}
 
 
 def ceiling(terms: dict[str, np.ndarray], y: np.ndarray, rng: np.random.Generator, hide: tuple[str, ...] = (),

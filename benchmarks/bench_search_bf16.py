@@ -58,7 +58,7 @@ def main() -> int:
     work = Path(a.work)
     meds, labels = cohort_dirs(work, a.n_stays, a.cohort_seed, image_size=32)
     base = replace(CohortSearchConfig(), d_e=a.d_e, epochs=a.epochs, w_lr=a.lr, arch_lr=a.lr / 10, metric="auroc",
-                   baselines=False)
+                   baselines=False, embed_dropout=0.1)  # the setting of the recorded fp32 / bf16 figures
     print(f"config: {json.dumps(asdict(base))}", flush=True)
     out: dict = {"args": vars(a), "tasks": {}}
     for task in a.tasks:

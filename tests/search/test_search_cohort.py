@@ -12,7 +12,13 @@ import torch
 
 from model.search.cohort_data import CohortData
 from model.search.spec import SearchSpaceConfig
-from model.search.task_runner import CohortSearchConfig, evaluate_on_cohort, prune_on_cohort, search_on_cohort
+from model.search.task_runner import (
+    CohortSearchConfig,
+    evaluate_on_cohort,
+    prune_on_cohort,
+    search_cohort,
+    search_on_cohort,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +84,13 @@ def test_bf16_reaches_the_search_config() -> None:
     # The pipeline passes it through search_overrides; the bi-level searcher reads SearchConfig.bf16.
     assert CohortSearchConfig.from_dict({"bf16": True}).search().bf16
     assert not CohortSearchConfig().search().bf16
+
+
+def test_regularisation_settings_reach_the_supernet_and_the_searcher(cohort_dirs: tuple[Path, Path, Path]) -> None:
+    features, samples_path, _ = cohort_dirs
+    cfg = CohortSearchConfig(d_e=8, n_layers=1, n_nodes=1, epochs=1, w_lr=3e-3, arch_lr=3e-3, metric="auroc",
+                             embed_dropout=0.25, w_weight_decay=0.02)
+    run = search_cohort(CohortData(features, samples_path), cfg)
+    assert run.supernet.config.embed_dropout == 0.25
+    assert {m.dropout.p for m in run.supernet.embeddings.embed.values()} == {0.25}
+    assert cfg.search().w_weight_decay == 0.02 and CohortSearchConfig().search().w_weight_decay == 1e-3
