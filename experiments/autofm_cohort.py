@@ -98,8 +98,15 @@ def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: in
 
     from model.data.signal_check import image_features, note_texts
 
+    if xray not in ("pixels", "findings"):
+        raise ValueError(f"xray={xray!r}: expected 'pixels' or 'findings'")
     shards = sorted((meds / "data").rglob("*.parquet"))
     srt, pos = _sorted_order(samples)
+    # X-ray vectors first: a bad findings table stops the run before any folder is written.
+    if xray == "pixels":
+        img_sorted = image_features(meds, shards, srt, side=side)
+    else:
+        img_sorted = _finding_vectors(meds, shards, srt)
     texts_sorted = note_texts(shards, srt)
     texts: list[str] = [""] * samples.height
     for p, t in zip(pos, texts_sorted):
@@ -113,10 +120,6 @@ def standin_embeddings(meds: Path, samples: pl.DataFrame, out: Path, svd_dim: in
     vec = (vec - vec[train].mean(0)) / (vec[train].std(0) + 1e-6)
     present = np.array([t.strip() != "" for t in texts])
     write_embedding_folder(out / "notes", samples, present, vec)
-    if xray == "pixels":
-        img_sorted = image_features(meds, shards, srt, side=side)
-    else:
-        img_sorted = _finding_vectors(meds, shards, srt)
     img = np.zeros_like(img_sorted)
     img[pos] = img_sorted
     present_img = img[:, -1] > 0

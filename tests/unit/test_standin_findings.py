@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import polars as pl
+import pytest
 
 from experiments.autofm_cohort import _finding_vectors, _sorted_order, standin_embeddings
 from model.data.signal_check import image_features, latest_image_paths
@@ -33,3 +36,19 @@ def test_finding_vectors_match_the_latest_images_labels(small_cohort, small_labe
     assert written.shape == (samples.height, len(names)) and np.isfinite(written).all()
     assert not written[~index["present"].to_numpy()].any()
     assert set(emb) == {"notes", "cxr"}
+
+
+def test_findings_table_without_an_images_labels_stops_before_writing(small_cohort, small_labels, tmp_path) -> None:
+    meds = tmp_path / "meds"
+    shutil.copytree(small_cohort, meds)
+    samples = pl.read_parquet(small_labels / "samples" / "mortality.parquet")
+    shards = sorted((meds / "data").rglob("*.parquet"))
+    used = {p for p in latest_image_paths(shards, _sorted_order(samples)[0]) if p is not None}
+    table = pl.read_parquet(meds / FINDINGS_PARQUET)
+    table.filter(pl.col("image_path") != sorted(used)[0]).write_parquet(meds / FINDINGS_PARQUET)
+    with pytest.raises(ValueError, match="cxr_findings.parquet: an in-window image has no finding labels"):
+        standin_embeddings(meds, samples, tmp_path / "emb", xray="findings")
+    assert not (tmp_path / "emb").exists()
+    with pytest.raises(ValueError, match="expected 'pixels' or 'findings'"):
+        standin_embeddings(meds, samples, tmp_path / "emb", xray="labels")
+    assert not (tmp_path / "emb").exists()
