@@ -252,6 +252,8 @@ def main() -> int:
                         "argmax genotype is always evaluated")
     p.add_argument("--embed-dropout", type=float, default=0.3, help="dropout after each input embedding")
     p.add_argument("--weight-decay", type=float, default=1e-3, help="the search weights' Adam L2 penalty")
+    p.add_argument("--pooling", choices=("max", "max_mean"), default="max",
+                   help="sequential cells' pooling over time (max: the paper)")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (1: on a shared, loaded 2-core machine more threads only spin)")
@@ -265,7 +267,8 @@ def main() -> int:
                   finetune_steps=a.finetune_steps, finetune_lr=1e-3, candidate_finetune_steps=a.candidate_steps,
                   final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=5,
                   n_boot=a.n_boot, baselines=a.darts_pt, retrain_all_train=a.retrain_all,
-                  candidate_split=a.candidate_split, embed_dropout=a.embed_dropout, w_weight_decay=a.weight_decay)
+                  candidate_split=a.candidate_split, embed_dropout=a.embed_dropout, w_weight_decay=a.weight_decay,
+                  pooling=a.pooling)
     print(f"config: {json.dumps(asdict(cfg))}\nembeddings: {a.embeddings}, work: {work}", flush=True)
     timer = Timer()
     meds, labels = work / "meds", work / "labels"

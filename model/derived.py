@@ -64,7 +64,7 @@ class DerivedModel(nn.Module):
         self.embeddings = InputEmbeddings(cfg, embed_names)
         self.cells = nn.ModuleDict({
             m: ModalityCell(m, cfg.modality(m).kind == "sequential",
-                            [build_op(cfg, m, op) for op in genotype.cells[m]])
+                            [build_op(cfg, m, op) for op in genotype.cells[m]], cfg.pooling, cfg.d_e)
             for m in cell_names})
         nodes = []
         for c, gene in enumerate(genotype.nodes):

@@ -27,7 +27,7 @@ def genotype_of(net: Supernet, method: str) -> Genotype:
 def _source_key(net: Supernet, genotype: Genotype, key: str) -> str:
     """Supernet state-dict key of a derived-model key (chosen op index inserted)."""
     parts = key.split(".")
-    if parts[0] == "cells":
+    if parts[0] == "cells" and parts[2] == "layers":
         m, k = parts[1], int(parts[3])
         idx = net.cells[m].layers[k].op_names.index(genotype.cells[m][k])
         return ".".join(parts[:4] + ["ops", str(idx)] + parts[4:])

@@ -87,6 +87,9 @@ class SearchSpaceConfig:
             layer is then ``x + sum_o w_o o(x)``: the modality's own signal passes at weight 1 whatever the
             mixing weights, so discretising an edge cannot cut it (with ``o(x)`` alone an attention op chosen on
             both layers of a static cell discards the modality's own content).
+        pooling: How a sequential cell's output becomes one vector: ``"max"`` over valid steps (the paper) or
+            ``"max_mean"``, a learned projection of the max and the mean (the mean keeps how long a state lasted,
+            which the max drops).
     """
 
     modalities: tuple[ModalitySpec, ...]
@@ -100,6 +103,7 @@ class SearchSpaceConfig:
     static_ops: tuple[str, ...] = ("identity", "linear_relu", "static_static", "static_seq_attn")
     seq_ops: tuple[str, ...] = ("identity", "rnn", "self_attn", "conv1d", "ffn", "seq_seq_attn")
     residual_ops: bool = True
+    pooling: Literal["max", "max_mean"] = "max"
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.modalities]
@@ -112,6 +116,8 @@ class SearchSpaceConfig:
                 raise ValueError(f"{label} must be positive, got {value}")
         if self.rnn not in ("gru", "lstm"):
             raise ValueError(f"rnn must be 'gru' or 'lstm', got {self.rnn!r}")
+        if self.pooling not in ("max", "max_mean"):
+            raise ValueError(f"pooling must be 'max' or 'max_mean', got {self.pooling!r}")
         if self.d_e % self.n_heads:
             raise ValueError(f"d_e={self.d_e} must be divisible by n_heads={self.n_heads}")
 

@@ -66,7 +66,7 @@ class Supernet(nn.Module):
             ops = candidate_ops(config, m.name)
             layers = [MixedLayer(f"cell/{m.name}/{k}", ops, [build_op(config, m.name, o) for o in ops])
                       for k in range(config.n_layers)]
-            cells[m.name] = ModalityCell(m.name, m.kind == "sequential", layers)
+            cells[m.name] = ModalityCell(m.name, m.kind == "sequential", layers, config.pooling, config.d_e)
         self.cells = nn.ModuleDict(cells)
         self.fusion = nn.ModuleList([SearchFusionNode(config, c) for c in range(config.n_nodes)])
         self.head = PredictionHead(config.n_nodes, config.d_e, config.task.n_outputs)

@@ -60,6 +60,7 @@ class CohortSearchConfig:
             fine-tunes (same modules), the penalty does not. Dropout 0.3 rather than the space's 0.1: on the
             12k-stay cohort the derived model gained 0.006-0.011 held-out AUROC on mortality in 3 of 3 seeds
             (ARF: -0.001), 0.5 lost 0.013 (docs/results-autofm.md).
+        pooling: Sequential cells' pooling over time (``SearchSpaceConfig.pooling``).
     """
 
     d_e: int = 256
@@ -92,6 +93,7 @@ class CohortSearchConfig:
     candidate_split: str = "tuning"
     embed_dropout: float = 0.3
     w_weight_decay: float = 1e-3
+    pooling: str = "max"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
@@ -162,7 +164,7 @@ def search_cohort(cohort: CohortData, cfg: CohortSearchConfig, checkpoint_dir: P
     """Train the supernet on ``cohort`` (its modalities: the tables and embeddings it was built with)."""
     ops = {k: tuple(v) for k, v in (("static_ops", cfg.static_ops), ("seq_ops", cfg.seq_ops)) if v is not None}
     space = SearchSpaceConfig(cohort.modalities(), d_e=cfg.d_e, n_layers=cfg.n_layers, n_nodes=cfg.n_nodes,
-                              embed_dropout=cfg.embed_dropout, **ops)
+                              embed_dropout=cfg.embed_dropout, pooling=cfg.pooling, **ops)
     torch.manual_seed(cfg.seed)
     net = Supernet(space)
     outcome = run_search(net, _data(cohort, cfg), cfg.search(), checkpoint_dir, metric=cfg.metric)
