@@ -26,6 +26,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from model.errors import DataValidationError  # noqa: E402
 from model.search.cohort_data import CohortData  # noqa: E402
 
 AGGS = ("max", "mean", "last")
@@ -83,7 +84,10 @@ def main() -> int:
     work, task_dir = Path(a.work), Path(a.work) / a.task
     emb_dir = task_dir / f"emb_{a.mode}"
     emb = {k: str(emb_dir / k) for k in ("notes", "cxr") if (emb_dir / k).is_dir()}
-    cohort = CohortData(task_dir / "features", work / "labels" / "samples" / f"{a.task}.parquet", emb)
+    try:
+        cohort = CohortData(task_dir / "features", work / "labels" / "samples" / f"{a.task}.parquet", emb)
+    except (DataValidationError, OSError) as exc:
+        raise SystemExit(f"not a bench_search_quality work folder of task {a.task!r}: {exc}") from None
     if cohort.oracle is None:
         raise SystemExit("the samples have no oracle_p column: not a synthetic cohort")
     tr, tu, ho = (cohort.indices(s) for s in ("train", "tuning", "held_out"))
