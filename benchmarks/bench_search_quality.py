@@ -3,12 +3,14 @@
 Rows of each task's table: the oracle (the generator's true outcome probability), simple per-modality logistic
 regressions and their late fusion (the baselines of ``model.data.signal_check``, fitted on train+tuning), the
 searched supernet, the derived model (Algorithm 1 pruning picks the architecture; its ops are then retrained from
-the searched weights on all of train, early-stopped on tuning), the DARTS argmax genotype and, with ``--darts-pt``,
-the DARTS-PT genotype (each given the same final fine-tune as the derived model). Wall time per phase is printed,
+the searched weights, or fresh ones with ``--final-init scratch``, on all of train, early-stopped on tuning; an
+ensemble of ``--final-members`` such trainings), the DARTS argmax genotype and, with ``--darts-pt``, the DARTS-PT
+genotype (each given the same final training as the derived model). Wall time per phase is printed,
 and the train / tuning / held-out AUROC of the supernet and the derived model (over-fitting check).
 
 A ``--work`` folder is reused: the cohort, labels, features, search and pruning outputs found there are not
-recomputed, provided they were made with the same settings (checked; a mismatch stops the run).
+recomputed, provided they were made with the same settings (checked; a mismatch stops the run; a search is reused
+when only pruning or final-training settings differ).
 
 Note and X-ray inputs (``--embeddings``):
   standin  ``experiments.autofm_cohort.standin_embeddings``: TF-IDF + TruncatedSVD(64) note vectors and 16x16
@@ -22,6 +24,7 @@ Note and X-ray inputs (``--embeddings``):
 Usage:
   .venv/bin/python benchmarks/bench_search_quality.py [--n-stays 4000] [--image-size 32] [--tasks mortality arf]
       [--embeddings standin|findings|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
+      [--final-init supernet|scratch|kept] [--final-members 1]
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from model.metrics import MetricUndefinedWarning, binary_metrics, bootstrap_metr
 from model.search.cohort_data import CohortData
 from model.search.evaluate import evaluate
 from model.search.genotype import Genotype
-from model.search.selection import argmax_genotype
+from model.search.selection import FINAL_INITS, DiscretiseConfig, argmax_genotype
 from model.search.task_runner import (
     CohortSearchConfig,
     _load_supernet,
@@ -118,9 +121,18 @@ def held_out_scores(model: torch.nn.Module, cohort: CohortData, split: str = "he
     return evaluate(model, batches, model.config.task).scores[:, 0]
 
 
-def _require_same(saved: dict[str, Any], wanted: dict[str, Any], where: Path) -> None:
-    """Stop when a reused output was made with other settings than this run's."""
-    diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+# Settings the search output depends on: a search is reused when only pruning / final-training settings change.
+SEARCH_KEYS = ("d_e", "n_layers", "n_nodes", "epochs", "batch_size", "w_lr", "arch_lr", "order", "penalty_weight",
+               "patience", "seed", "metric", "static_ops", "seq_ops", "bf16", "embed_dropout", "w_weight_decay",
+               "pooling")
+
+
+def _require_same(saved: dict[str, Any], wanted: dict[str, Any], where: Path,
+                  defaults: dict[str, Any] | None = None) -> None:
+    """Stop when a reused output was made with other settings than this run's (a setting newer than the saved
+    output counts as its default, ``defaults``)."""
+    defaults = defaults or {}
+    diff = {k: (saved.get(k, defaults.get(k)), v) for k, v in wanted.items() if saved.get(k, defaults.get(k)) != v}
     if diff:
         raise SystemExit(f"{where} was made with other settings {diff} (saved, wanted): use another --work folder")
 
@@ -165,7 +177,8 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     with timer.phase("search"):
         if (search_dir / "search_log.json").exists():  # reuse a finished search of this work folder
             log = json.loads((search_dir / "search_log.json").read_text())
-            _require_same(log["config"], asdict(cfg), search_dir)
+            wanted = {k: v for k, v in asdict(cfg).items() if k in SEARCH_KEYS}
+            _require_same(log["config"], wanted, search_dir, asdict(CohortSearchConfig()))
         else:
             log = search_on_cohort(features, samples_path, search_dir, cfg, emb)
     sup_scores = held_out_scores(_load_supernet(search_dir), cohort)
@@ -174,7 +187,7 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     with timer.phase("prune (+DARTS-PT genotype)" if cfg.baselines else "prune"):
         if (prune_dir / "trajectory.json").exists():
             saved = json.loads((prune_dir / "trajectory.json").read_text())
-            _require_same(saved["config"], asdict(cfg.discretise()), prune_dir)
+            _require_same(saved["config"], asdict(cfg.discretise()), prune_dir, asdict(DiscretiseConfig()))
             summary = saved["summary"]
         else:
             summary = prune_on_cohort(search_dir, features, samples_path, prune_dir, cfg, emb)
@@ -190,7 +203,8 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
             same = "same genotype as derived; " if g.digest() == summary["genotype"] else ""
             model = finetune_genotype_on_cohort(search_dir, g, cohort, cfg)
             rows.append(ci_row(f"{name} genotype", y, held_out_scores(model, cohort), args.n_boot,
-                               same + "searched weights + the derived model's final fine-tune"))
+                               same + f"the derived model's final training ({cfg.final_init} start, "
+                               f"{cfg.final_members} member(s))"))
     print_table(task, rows)
     fit = {}  # train vs tuning AUROC: over-fitting shows as a train AUROC far above the tuning one
     for name, model in (("supernet", _load_supernet(search_dir)), ("derived", load_derived(prune_dir))):
@@ -254,6 +268,10 @@ def main() -> int:
     p.add_argument("--weight-decay", type=float, default=1e-3, help="the search weights' Adam L2 penalty")
     p.add_argument("--pooling", choices=("max", "max_mean"), default="max",
                    help="sequential cells' pooling over time (max: the paper)")
+    p.add_argument("--final-init", choices=FINAL_INITS, default="supernet",
+                   help="start weights of the kept architecture's final training (scratch: fresh, DARTS's retrain)")
+    p.add_argument("--final-members", type=int, default=1,
+                   help="final trainings of the kept architecture; > 1: the derived model is their ensemble")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (1: on a shared, loaded 2-core machine more threads only spin)")
@@ -268,7 +286,7 @@ def main() -> int:
                   final_finetune_steps=a.final_finetune_steps, eval_every=20, final_lr=1e-3, final_patience=5,
                   n_boot=a.n_boot, baselines=a.darts_pt, retrain_all_train=a.retrain_all,
                   candidate_split=a.candidate_split, embed_dropout=a.embed_dropout, w_weight_decay=a.weight_decay,
-                  pooling=a.pooling)
+                  pooling=a.pooling, final_init=a.final_init, final_members=a.final_members)
     print(f"config: {json.dumps(asdict(cfg))}\nembeddings: {a.embeddings}, work: {work}", flush=True)
     timer = Timer()
     meds, labels = work / "meds", work / "labels"

@@ -1,7 +1,9 @@
 """The derived AutoFM model: only the genotype's chosen ops, loadable without any supernet code or pickle.
 
 On disk a derived model is a directory with ``genotype.json`` (the architecture and search-space config) and
-``weights.safetensors`` (its state dict).
+``weights.safetensors`` (its state dict). An ensemble of several trainings of the same genotype
+(``DerivedEnsemble``) keeps that layout: its weights carry ``members.<i>.`` prefixes and a ``members`` count in the
+safetensors metadata.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -18,6 +21,7 @@ from model.search.cells import ModalityCell
 from model.search.embedding import InputEmbeddings
 from model.search.fusion import PredictionHead, build_fusion_op, node_input_names
 from model.search.genotype import Genotype
+from model.search.loss import predict_scores
 from model.search.ops import build_op
 
 GENOTYPE_FILE = "genotype.json"
@@ -94,33 +98,70 @@ class DerivedModel(nn.Module):
         return self.head(nodes)
 
 
-def save_derived(model: DerivedModel, directory: str | Path, overwrite: bool = False) -> Path:
+class DerivedEnsemble(nn.Module):
+    """Several trainings of one genotype; predicts their mean score (probability), returned as logits.
+
+    Args:
+        members: Derived models of the same genotype.
+
+    Raises:
+        ValueError: No members, or members of different genotypes.
+    """
+
+    def __init__(self, members: list[DerivedModel]) -> None:
+        super().__init__()
+        if not members or any(m.genotype != members[0].genotype for m in members):
+            raise ValueError("a derived ensemble needs members of one genotype")
+        self.genotype, self.config = members[0].genotype, members[0].config
+        self.members = nn.ModuleList(members)
+
+    def forward(self, batch: MultimodalBatch, validate: bool = True) -> Tensor:
+        """Logits whose ``predict_scores`` are the members' mean scores (sigmoid or softmax, as the task's)."""
+        if validate:
+            batch.validate(self.config)
+        task = self.config.task
+        mean = torch.stack([predict_scores(m(batch, validate=False), task) for m in self.members]).mean(0)
+        mean = mean.clamp(1e-7, 1 - 1e-7)
+        if task.kind == "multilabel" and task.multilabel_loss == "softmax":
+            return mean.log()  # softmax(log p) == p: the scores sum to 1
+        return mean.log() - torch.log1p(-mean)
+
+
+def save_derived(model: DerivedModel | DerivedEnsemble, directory: str | Path, overwrite: bool = False) -> Path:
     """Write ``genotype.json`` and ``weights.safetensors`` atomically into ``directory``.
 
     Returns:
         The directory.
     """
     directory = Path(directory)
+    n = len(model.members) if isinstance(model, DerivedEnsemble) else 1
     with atomic_dir(directory, overwrite=overwrite) as tmp:
         model.genotype.save(tmp / GENOTYPE_FILE)
         tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"genotype_digest": model.genotype.digest()})
+        save_file(tensors, str(tmp / WEIGHTS_FILE),
+                  metadata={"genotype_digest": model.genotype.digest(), "members": str(n)})
     return directory
 
 
-def load_derived(directory: str | Path) -> DerivedModel:
-    """Rebuild a derived model from its directory (strict: every weight must be there and fit).
+def load_derived(directory: str | Path) -> DerivedModel | DerivedEnsemble:
+    """Rebuild a derived model (or ensemble) from its directory (strict: every weight must be there and fit).
 
     Raises:
         ValueError: Invalid genotype, or weights that do not match it.
     """
     directory = Path(directory)
     genotype = Genotype.load(directory / GENOTYPE_FILE)
-    model = DerivedModel(genotype)
-    state = load_file(str(directory / WEIGHTS_FILE))
+    path = directory / WEIGHTS_FILE
+    with safe_open(str(path), framework="pt") as fh:
+        members = (fh.metadata() or {}).get("members", "1")
+    if not members.isdigit() or int(members) < 1:
+        raise ValueError(f"{path}: metadata 'members' must be a positive integer, got {members!r}")
+    n = int(members)
+    model: DerivedModel | DerivedEnsemble = (DerivedModel(genotype) if n == 1 else
+                                             DerivedEnsemble([DerivedModel(genotype) for _ in range(n)]))
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(load_file(str(path)), strict=True)
     except RuntimeError as exc:
-        raise ValueError(f"{directory / WEIGHTS_FILE}: weights do not match the genotype: {exc}") from exc
+        raise ValueError(f"{path}: weights do not match the genotype: {exc}") from exc
     model.eval()
     return model

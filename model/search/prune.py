@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.derived import DerivedModel, save_derived
+from model.derived import DerivedEnsemble, DerivedModel, save_derived
 from model.io_atomic import atomic_file
 from model.search.checkpoint import state_to_cpu
 from model.search.derive import derive_model, discretise_to
@@ -45,7 +45,7 @@ class PruneResult:
     """Outcome of Algorithm 1."""
 
     genotype: Genotype
-    derived: DerivedModel
+    derived: DerivedModel | DerivedEnsemble
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     best_step: int = 0
 
@@ -111,19 +111,60 @@ def score_candidates(net: Supernet, edge: Any, tuner: Finetuner, scorer: Scorer,
     return out
 
 
+def fresh_state(net: Supernet, seed: int) -> dict[str, torch.Tensor]:
+    """Weights of a newly initialised supernet of ``net``'s space (``final_init="scratch"``); RNG state kept."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return state_to_cpu(Supernet(net.config).to(next(net.parameters()).dtype).state_dict())
+
+
+def _final_start(net: Supernet, config: DiscretiseConfig) -> dict[str, torch.Tensor] | None:
+    """The final fine-tune's starting weights fixed before pruning (None: the kept point's, ``"kept"``)."""
+    if config.final_init == "supernet":
+        return state_to_cpu(net.state_dict())
+    return fresh_state(net, config.seed) if config.final_init == "scratch" else None
+
+
+def _more_members(net: Supernet, genotype: Genotype, start: dict[str, torch.Tensor], data: SearchData,
+                  scorer: Scorer, config: DiscretiseConfig, step: int) -> tuple[list[DerivedModel], list[dict]]:
+    """Members 1.. of the final training: each from ``start`` (fresh weights of its seed for ``"scratch"``),
+    seed ``config.seed + k`` for its data order and dropout."""
+    members, records = [], []
+    for k in range(1, config.final_members):
+        seed = config.seed + k
+        net.load_state_dict(fresh_state(net, seed) if config.final_init == "scratch" else start)
+        discretise_to(net, genotype)
+        torch.manual_seed(seed)
+        tuner = Finetuner(net, data, config.finetune_lr, seed)
+        records += [{**r, "member": k} for r in _final_finetune(net, tuner, scorer, config, step)]
+        members.append(derive_model(net, genotype))
+    return members, records
+
+
+def _as_model(members: list[DerivedModel]) -> DerivedModel | DerivedEnsemble:
+    return members[0] if len(members) == 1 else DerivedEnsemble(members)
+
+
 def finetune_genotype(net: Supernet, genotype: Genotype, data: SearchData, config: DiscretiseConfig
-                      ) -> tuple[DerivedModel, list[dict[str, Any]]]:
+                      ) -> tuple[DerivedModel | DerivedEnsemble, list[dict[str, Any]]]:
     """Restrict ``net`` to ``genotype`` (in place) and give it the final fine-tune on ``data`` (e.g. the DARTS
-    argmax / DARTS-PT genotypes, trained exactly as the derived model is).
+    argmax / DARTS-PT genotypes, trained exactly as the derived model is; ``final_init="scratch"`` first
+    re-initialises the weights, the other inits start from ``net``'s).
 
     Returns:
-        The derived model of the best validation point and the fine-tuning records.
+        The derived model of the best validation point (an ensemble with ``config.final_members`` > 1) and the
+        fine-tuning records.
     """
+    start = fresh_state(net, config.seed) if config.final_init == "scratch" else state_to_cpu(net.state_dict())
+    net.load_state_dict(start)
     discretise_to(net, genotype)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)
-    records = _final_finetune(net, tuner, default_scorer(data), config, 0)
-    return derive_model(net, genotype), records
+    scorer = default_scorer(data)
+    records = _final_finetune(net, tuner, scorer, config, 0)
+    members = [derive_model(net, genotype)]
+    more, more_records = _more_members(net, genotype, start, data, scorer, config, 0)
+    return _as_model(members + more), records + more_records
 
 
 def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, out_dir: str | Path | None = None,
@@ -142,15 +183,15 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
             architecture on all of train (``retrain_data``): the search held half of it out for architecture steps.
 
     Returns:
-        The kept genotype, its derived model (after the final fine-tune from ``config.final_init``) and the
-        trajectory.
+        The kept genotype, its derived model (after the final fine-tune from ``config.final_init``; an ensemble
+        of ``config.final_members`` such trainings when > 1) and the trajectory.
     """
     scorer = scorer or default_scorer(data)
     cand_scorer = candidate_scorer(data, config, scorer)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)
-    searched = state_to_cpu(net.state_dict()) if config.final_init == "supernet" else None
+    searched = _final_start(net, config)
     rec, key = _point(0, net, scorer, config.metric, {"edge": None, "removed": None})
     trajectory = [rec]
     best = (key, 0, argmax_genotype(net, "autofm_prune"), state_to_cpu(net.state_dict()))
@@ -175,8 +216,12 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
     discretise_to(net, genotype)
     if final_data is not None:
         tuner = Finetuner(net, final_data, config.finetune_lr, config.seed)
+    start = state_to_cpu(net.state_dict())
     trajectory += _final_finetune(net, tuner, scorer, config, step)
-    derived = derive_model(net, genotype)
+    first = derive_model(net, genotype)
+    more, records = _more_members(net, genotype, start, final_data or data, scorer, config, step)
+    derived = _as_model([first] + more)
+    trajectory += records
     net.load_state_dict(final_state)
     set_alive_state(net, final_alive)
     result = PruneResult(genotype, derived, trajectory, best_step)

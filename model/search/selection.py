@@ -19,6 +19,7 @@ from model.search.search_loop import SearchData
 from model.search.supernet import Supernet
 
 Scorer = Callable[[Supernet], EvalResult]
+FINAL_INITS = ("kept", "supernet", "scratch")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class DiscretiseConfig:
             (Algorithm 1 as written), or ``"supernet"``, the searched supernet's weights of the kept ops (pruning
             then only decides the architecture). With a large ``finetune_lr`` the pruning steps over-fit the
             weights on a small cohort, and retraining from the searched weights generalises better.
+            ``"scratch"``: freshly initialised weights (seeded by ``seed``), DARTS's retraining from scratch.
+        final_members: Final trainings of the kept architecture (seeds ``seed``, ``seed + 1``, ...; each from
+            ``final_init``'s weights, fresh ones per seed for ``"scratch"``); more than one gives a
+            ``DerivedEnsemble`` that predicts their mean score. 1: a single network, the paper's.
         candidate_split: Batches that score pruning / DARTS-PT candidates: ``"tuning"`` (the model-selection
             split) or ``"arch"`` (one fixed epoch of the architecture half of train, the split the search's
             architecture steps use, i.e. DARTS's D_val). Scoring dozens of decisions on tuning fits that split,
@@ -64,17 +69,18 @@ class DiscretiseConfig:
     final_patience: int = 0
     final_init: str = "kept"
     candidate_split: str = "tuning"
+    final_members: int = 1
 
     def __post_init__(self) -> None:
         if self.select not in ("best", "final"):
             raise ValueError(f"select must be 'best' or 'final', got {self.select!r}")
-        if self.final_init not in ("kept", "supernet"):
-            raise ValueError(f"final_init must be 'kept' or 'supernet', got {self.final_init!r}")
+        if self.final_init not in FINAL_INITS:
+            raise ValueError(f"final_init must be one of {FINAL_INITS}, got {self.final_init!r}")
         if self.candidate_split not in ("tuning", "arch"):
             raise ValueError(f"candidate_split must be 'tuning' or 'arch', got {self.candidate_split!r}")
         if min(self.finetune_steps, self.final_finetune_steps, self.candidate_finetune_steps,
-               self.final_patience) < 0 or self.eval_every <= 0:
-            raise ValueError("step counts and patience must be >= 0, eval_every > 0")
+               self.final_patience) < 0 or self.eval_every <= 0 or self.final_members < 1:
+            raise ValueError("step counts and patience must be >= 0, eval_every and final_members > 0")
 
 
 def alive_state(net: Supernet) -> dict[str, Tensor]:

@@ -48,8 +48,9 @@ class CohortSearchConfig:
         final_finetune_steps / final_lr / final_patience / eval_every: Fine-tuning of the derived architecture.
         prune_metric: Metric that scores pruning candidates (the loss is smoother than AUROC on small splits).
         n_boot: Bootstrap resamples of the held-out CIs.
-        final_init: Start of that fine-tune: the searched supernet's weights (``"supernet"``) or the pruned ones
-            (``"kept"``, Algorithm 1 as written); see ``DiscretiseConfig``.
+        final_init: Start of that fine-tune: the searched supernet's weights (``"supernet"``), the pruned ones
+            (``"kept"``, Algorithm 1 as written) or fresh ones (``"scratch"``); see ``DiscretiseConfig``.
+        final_members: Final trainings of the kept architecture, ensembled when > 1 (``DiscretiseConfig``).
         retrain_all_train: The final fine-tune of the kept architecture sees all of train, not only the half
             the supernet weights were trained on (the other half fed architecture steps).
         baselines: Also derive the DARTS argmax and DARTS-PT genotypes (Table 7).
@@ -94,6 +95,7 @@ class CohortSearchConfig:
     embed_dropout: float = 0.3
     w_weight_decay: float = 1e-3
     pooling: str = "max"
+    final_members: int = 1
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CohortSearchConfig:
@@ -122,7 +124,7 @@ class CohortSearchConfig:
                                 final_finetune_steps=self.final_finetune_steps, eval_every=self.eval_every,
                                 candidate_finetune_steps=self.candidate_finetune_steps, final_lr=self.final_lr,
                                 final_patience=self.final_patience, final_init=self.final_init,
-                                candidate_split=self.candidate_split)
+                                candidate_split=self.candidate_split, final_members=self.final_members)
 
 
 def _data(cohort: CohortData, cfg: CohortSearchConfig) -> SearchData:

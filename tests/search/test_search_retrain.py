@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 from search_helpers import tiny_config
 
 from model.search.derive import derive_model
-from model.search.prune import finetune_genotype, prune_supernet
+from model.search.prune import finetune_genotype, fresh_state, prune_supernet
 from model.search.search_loop import indexed_search_data, retrain_data
 from model.search.selection import DiscretiseConfig
 from model.search.supernet import Supernet
@@ -53,3 +54,25 @@ def test_finetune_genotype_keeps_the_best_validation_point() -> None:
     model, records = finetune_genotype(net, genotype, data, config)
     assert model.genotype == genotype and len(records) == 4
     assert net.is_discrete()
+
+
+def test_final_init_scratch_starts_from_fresh_seeded_weights() -> None:
+    net, _, data = _setup()
+    searched = copy.deepcopy(net)
+    with torch.no_grad():  # a "trained" supernet: its weights differ from any fresh initialisation
+        for p in searched.weight_parameters():
+            p.add_(0.5)
+    config = DiscretiseConfig(finetune_steps=2, finetune_lr=1e-2, metric="auroc", final_init="scratch", seed=3)
+    result = prune_supernet(copy.deepcopy(searched), data, config)  # no final fine-tune: the start weights
+    torch.manual_seed(3)
+    expected = derive_model(Supernet(CFG), result.genotype).state_dict()
+    for k, v in result.derived.state_dict().items():
+        assert torch.equal(v, expected[k]), k
+    model, _ = finetune_genotype(copy.deepcopy(searched), result.genotype, data, config)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, expected[k]), k
+    rng_before = torch.get_rng_state()
+    fresh_state(searched, 7)
+    assert torch.equal(rng_before, torch.get_rng_state())  # drawing fresh weights leaves the caller's RNG alone
+    with pytest.raises(ValueError, match="final_init"):
+        DiscretiseConfig(final_init="random")

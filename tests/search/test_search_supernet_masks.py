@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from search_helpers import with_presence
 
+from model.derived import DerivedEnsemble
 from model.search.batch import MultimodalBatch, SparseSequence
 from model.search.derive import derive_model, genotype_of
 from model.search.supernet import Supernet
@@ -47,13 +50,19 @@ def _discrete(net: Supernet, seed: int) -> None:
         e.keep_only(int(rng.integers(len(e.op_names))))
 
 
-@pytest.mark.parametrize("which", ["supernet", "derived"])
+@pytest.mark.parametrize("which", ["supernet", "derived", "ensemble"])
 def test_absent_modalities_never_contribute(which: str, supernet: Supernet, cohort: ToyCohort) -> None:
     base = cohort.batch(np.arange(8))
     model = supernet
-    if which == "derived":
+    if which != "supernet":
         _discrete(supernet, 5)
         model = derive_model(supernet, genotype_of(supernet, "test")).eval()
+    if which == "ensemble":
+        other = copy.deepcopy(model)
+        with torch.no_grad():
+            for p in other.parameters():
+                p.mul_(0.5)
+        model = DerivedEnsemble([model, other]).eval()
     m = base.presence.shape[1]
     for name, presence in _patterns(8, m).items():
         batch = with_presence(base, presence)
