@@ -30,17 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model.errors import DataValidationError  # noqa: E402
 from model.fusion.evaluate import bootstrap_paired_diff  # noqa: E402
 from model.search.cohort_data import CohortData  # noqa: E402
-from model.search.evaluate import evaluate  # noqa: E402
 from model.search.genotype import Genotype  # noqa: E402
 from model.search.selection import FINAL_INITS  # noqa: E402
-from model.search.task_runner import CohortSearchConfig, _load_supernet, finetune_genotype_on_cohort  # noqa: E402
-
-
-def held_out(model: torch.nn.Module, cohort: CohortData) -> np.ndarray:
-    """Probabilities on the held-out split (sample order)."""
-    idx = cohort.indices("held_out")
-    return evaluate(model, (cohort.batch(idx[i:i + 256]) for i in range(0, len(idx), 256)),
-                    model.config.task).scores[:, 0]
+from model.search.task_runner import (  # noqa: E402
+    CohortSearchConfig,
+    _load_supernet,
+    finetune_genotype_on_cohort,
+    split_scores,
+)
 
 
 def paired(y: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int) -> str:
@@ -95,7 +92,7 @@ def main() -> int:
             model = finetune_genotype_on_cohort(supernet, genotype, cohort,
                                                 replace(cfg, final_init=init, seed=cfg.seed + k,
                                                         final_members=1))
-            members.append(held_out(model, cohort))
+            members.append(split_scores(model, cohort))
             print(f"  {init} member {k}: held-out AUROC {roc_auc_score(y, members[-1]):.4f} "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
         ens = np.mean(members, axis=0)

@@ -58,7 +58,6 @@ from model.features.task_features import featurize_task
 from model.fusion.evaluate import bootstrap_paired_diff
 from model.metrics import MetricUndefinedWarning, binary_metrics, bootstrap_metric
 from model.search.cohort_data import CohortData
-from model.search.evaluate import evaluate
 from model.search.genotype import Genotype
 from model.search.selection import FINAL_INITS, DiscretiseConfig, argmax_genotype
 from model.search.task_runner import (
@@ -68,6 +67,7 @@ from model.search.task_runner import (
     finetune_genotype_on_cohort,
     prune_on_cohort,
     search_on_cohort,
+    split_scores,
 )
 
 
@@ -112,13 +112,6 @@ def ci_row(name: str, y: np.ndarray, s: np.ndarray, n_boot: int, note: str = "")
             row[m], row[f"{m}_lo"], row[f"{m}_hi"] = r.point, r.low, r.high
     print(f"  row: {name}: AUROC {_fmt(row, 'auroc')}, AUPR {_fmt(row, 'aupr')}", flush=True)
     return row
-
-
-def held_out_scores(model: torch.nn.Module, cohort: CohortData, split: str = "held_out") -> np.ndarray:
-    """Scores of a supernet / derived model on a split (sample order)."""
-    test = cohort.indices(split)
-    batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
-    return evaluate(model, batches, model.config.task).scores[:, 0]
 
 
 # Settings the search output depends on: a search is reused when only pruning / final-training settings change.
@@ -181,7 +174,7 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
             _require_same(log["config"], wanted, search_dir, asdict(CohortSearchConfig()))
         else:
             log = search_on_cohort(features, samples_path, search_dir, cfg, emb)
-    sup_scores = held_out_scores(_load_supernet(search_dir), cohort)
+    sup_scores = split_scores(_load_supernet(search_dir), cohort)
     rows.append(ci_row("AutoFM supernet", y, sup_scores, args.n_boot,
                        f"best epoch {log['best_epoch']}"))
     with timer.phase("prune (+DARTS-PT genotype)" if cfg.baselines else "prune"):
@@ -202,13 +195,13 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
         for name, g in genotypes.items():
             same = "same genotype as derived; " if g.digest() == summary["genotype"] else ""
             model = finetune_genotype_on_cohort(search_dir, g, cohort, cfg)
-            rows.append(ci_row(f"{name} genotype", y, held_out_scores(model, cohort), args.n_boot,
+            rows.append(ci_row(f"{name} genotype", y, split_scores(model, cohort), args.n_boot,
                                same + f"the derived model's final training ({cfg.final_init} start, "
                                f"{cfg.final_members} member(s))"))
     print_table(task, rows)
     fit = {}  # train vs tuning AUROC: over-fitting shows as a train AUROC far above the tuning one
     for name, model in (("supernet", _load_supernet(search_dir)), ("derived", load_derived(prune_dir))):
-        fit[name] = {s: binary_metrics(cohort.labels[cohort.indices(s)], held_out_scores(model, cohort, s))["auroc"]
+        fit[name] = {s: binary_metrics(cohort.labels[cohort.indices(s)], split_scores(model, cohort, s))["auroc"]
                      for s in ("train", "tuning", "held_out")}
     print(f"  fit (AUROC train / tuning / held-out): {json.dumps(fit)}", flush=True)
     # Paired bootstrap (same resamples for both scores): the goals are differences on the same samples.

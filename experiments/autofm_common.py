@@ -20,9 +20,13 @@ import numpy as np
 from experiments.autofm_cohort import TaskInputs, cohort_dirs, task_inputs
 from model.fusion.evaluate import bootstrap_paired_diff, bootstrap_seed_mean
 from model.metrics import binary_metrics
-from model.search.cohort_data import CohortData
-from model.search.evaluate import evaluate
-from model.search.task_runner import CohortSearchConfig, finetune_genotype_on_cohort, prune_cohort, search_cohort
+from model.search.task_runner import (
+    CohortSearchConfig,
+    finetune_genotype_on_cohort,
+    prune_cohort,
+    search_cohort,
+    split_scores,
+)
 
 log = logging.getLogger("experiments.autofm")
 REPO = Path(__file__).resolve().parents[1]
@@ -104,12 +108,6 @@ class Run:
     seconds: float
 
 
-def _held_out(model: object, cohort: CohortData) -> np.ndarray:
-    test = cohort.indices("held_out")
-    batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
-    return evaluate(model, batches, model.config.task).scores[:, 0]  # type: ignore[attr-defined]
-
-
 def run_variant(args: argparse.Namespace, task: str, variant: str, cfg: CohortSearchConfig,
                 drop: str | None = None) -> Run:
     """Search + prune (+ the Table 7 genotypes when ``cfg.baselines``) once; cached by settings."""
@@ -123,9 +121,9 @@ def run_variant(args: argparse.Namespace, task: str, variant: str, cfg: CohortSe
     cohort = ti.cohort(drop)
     run = prune_cohort(search_cohort(cohort, cfg), cohort, cfg)
     assert run.pruned is not None
-    scores = {"supernet": _held_out(run.supernet, cohort), "derived": _held_out(run.pruned.derived, cohort)}
+    scores = {"supernet": split_scores(run.supernet, cohort), "derived": split_scores(run.pruned.derived, cohort)}
     for name, g in run.baselines.items():
-        scores[name] = _held_out(finetune_genotype_on_cohort(run.supernet, g, cohort, cfg), cohort)
+        scores[name] = split_scores(finetune_genotype_on_cohort(run.supernet, g, cohort, cfg), cohort)
     test = cohort.indices("held_out")
     assert cohort.oracle is not None
     out = Run(cohort.labels[test].astype(int), cohort.oracle[test], scores, time.time() - t0)

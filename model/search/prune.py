@@ -155,7 +155,7 @@ def finetune_genotype(net: Supernet, genotype: Genotype, data: SearchData, confi
         The derived model of the best validation point (an ensemble with ``config.final_members`` > 1) and the
         fine-tuning records.
     """
-    start = fresh_state(net, config.seed) if config.final_init == "scratch" else state_to_cpu(net.state_dict())
+    start = _final_start(net, config) or state_to_cpu(net.state_dict())  # "kept": net's own weights
     net.load_state_dict(start)
     discretise_to(net, genotype)
     torch.manual_seed(config.seed)
@@ -191,7 +191,7 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     tuner = Finetuner(net, data, config.finetune_lr, config.seed)
-    searched = _final_start(net, config)
+    start = _final_start(net, config)
     rec, key = _point(0, net, scorer, config.metric, {"edge": None, "removed": None})
     trajectory = [rec]
     best = (key, 0, argmax_genotype(net, "autofm_prune"), state_to_cpu(net.state_dict()))
@@ -212,11 +212,11 @@ def prune_supernet(net: Supernet, data: SearchData, config: DiscretiseConfig, ou
             best = (key, step, argmax_genotype(net, "autofm_prune"), state_to_cpu(net.state_dict()))
     _, best_step, genotype, state = best
     final_alive, final_state = alive_state(net), state_to_cpu(net.state_dict())
-    net.load_state_dict(searched if searched is not None else state)
+    start = start if start is not None else state
+    net.load_state_dict(start)
     discretise_to(net, genotype)
     if final_data is not None:
         tuner = Finetuner(net, final_data, config.finetune_lr, config.seed)
-    start = state_to_cpu(net.state_dict())
     trajectory += _final_finetune(net, tuner, scorer, config, step)
     first = derive_model(net, genotype)
     more, records = _more_members(net, genotype, start, final_data or data, scorer, config, step)

@@ -246,6 +246,13 @@ def finetune_genotype_on_cohort(supernet: str | Path | Supernet, genotype: Genot
     return model
 
 
+def split_scores(model: torch.nn.Module, cohort: CohortData, split: str = "held_out") -> np.ndarray:
+    """First-output scores (probabilities) of a supernet / derived model on one split, in sample order."""
+    idx = cohort.indices(split)
+    batches = (cohort.batch(idx[i:i + 256]) for i in range(0, len(idx), 256))
+    return evaluate(model, batches, model.config.task).scores[:, 0]  # type: ignore[arg-type]
+
+
 def evaluate_on_cohort(model_dir: str | Path, features_dir: str | Path, samples_path: str | Path,
                        out_dir: str | Path, embeddings: dict[str, str] | None = None, n_boot: int = 1000) -> dict:
     """Held-out report of a derived model: ``metrics.json`` (CIs, ECE, subgroups, oracle) and ``curves.json``.
@@ -256,8 +263,7 @@ def evaluate_on_cohort(model_dir: str | Path, features_dir: str | Path, samples_
     model = load_derived(model_dir)
     cohort = CohortData(features_dir, samples_path, embeddings)
     test = cohort.indices("held_out")
-    batches = (cohort.batch(test[i:i + 256]) for i in range(0, len(test), 256))
-    scores = evaluate(model, batches, model.config.task).scores[:, 0]
+    scores = split_scores(model, cohort)
     y = cohort.labels[test]
     groups = {k: v[test] for k, v in cohort.subgroups().items()}
     metrics = evaluate_binary(y, scores, groups=groups, n_boot=n_boot)
