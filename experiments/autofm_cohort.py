@@ -149,6 +149,9 @@ def _finding_vectors(meds: Path, shards: list[Path], srt: pl.DataFrame) -> np.nd
 def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]:
     """Held-out scores of signal_check's logistic regressions (fit on train+tuning): each modality and the fusion.
 
+    Rows: ``structured`` (all structured tables together: three of AutoFM's modalities), each of those modalities
+    alone (``events_disc``, ``events_cont``, ``demographics``), ``notes``, ``cxr`` and ``fusion``.
+
     Returns:
         Row name -> scores of the held-out samples, in the order of ``samples``.
     """
@@ -156,13 +159,20 @@ def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import StandardScaler
 
-    from model.data.signal_check import fit_modality_scores, image_features, note_texts, structured_features
+    from model.data.signal_check import (
+        STRUCTURED_MODALITIES,
+        fit_modality_scores,
+        fit_score,
+        image_features,
+        note_texts,
+        structured_feature_groups,
+    )
 
     shards = sorted((meds / "data").rglob("*.parquet"))
     srt, pos = _sorted_order(samples)
     tr = (srt["split"] != "held_out").to_numpy()
     y = srt["boolean_value"].to_numpy().astype(int)
-    xs_raw = structured_features(shards, srt)
+    xs_raw, groups = structured_feature_groups(shards, srt)
     xs = StandardScaler().fit(xs_raw[tr]).transform(xs_raw)
     texts = note_texts(shards, srt)
     tfidf = TfidfVectorizer(min_df=3, ngram_range=(1, 2), max_features=20000, sublinear_tf=True)
@@ -170,6 +180,10 @@ def logreg_baselines(meds: Path, samples: pl.DataFrame) -> dict[str, np.ndarray]
     parts = {"structured": (sparse.csr_matrix(xs), 0.05), "notes": (tfidf.transform(texts), 1.0),
              "cxr": (sparse.csr_matrix(image_features(meds, shards, srt)), 0.1)}
     scores = fit_modality_scores(parts, xs, y, tr)
+    for name in STRUCTURED_MODALITIES:  # same features and regularisation as "structured", one modality's columns
+        cols = groups == name
+        if cols.any():
+            scores[name] = fit_score(xs[tr][:, cols], y[tr], xs[~tr][:, cols], 0.05)
     # Back to the order of ``samples`` restricted to held_out.
     held_pos = pos[~tr]
     order = np.argsort(held_pos)

@@ -30,8 +30,22 @@ def _window_events(shards: list[Path], samples: pl.DataFrame) -> pl.LazyFrame:
         (pl.col("time") >= pl.col("anchor_time")) & (pl.col("time") <= pl.col("prediction_time")))
 
 
+# AutoFM's modalities of the structured columns: point events are "discrete events" (E), interval events
+# "continuous events" (M), static facts "demographics" (p); the same split as the feature store's tables.
+STRUCTURED_MODALITIES = ("events_disc", "events_cont", "demographics")
+
+
 def structured_features(shards: list[Path], samples: pl.DataFrame) -> np.ndarray:
     """Per sample: mean/min/max of each numeric code and counts of each interval-start code in the window."""
+    return structured_feature_groups(shards, samples)[0]
+
+
+def structured_feature_groups(shards: list[Path], samples: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``structured_features`` and, per column, the AutoFM modality it belongs to (``STRUCTURED_MODALITIES``).
+
+    Returns:
+        [n, d] features (values, then missing indicators) and [d] modality names.
+    """
     w = _window_events(shards, samples).filter(~pl.col("code").str.starts_with("NOTE//")
                                                & ~pl.col("code").str.starts_with("CXR//"))
     num = (w.filter(pl.col("numeric_value").is_not_null() & pl.col("code").str.starts_with("LAB//"))
@@ -48,16 +62,18 @@ def structured_features(shards: list[Path], samples: pl.DataFrame) -> np.ndarray
     demo = (base.lazy().join(birth, on="subject_id", how="left").join(female, on="subject_id", how="left")
             .select(*KEYS, ((pl.col("anchor_time") - pl.col("birth")).dt.total_days() / 365.25).alias("age"),
                     pl.col("female").fill_null(0.0)).collect())
-    mats = [base.join(demo, on=KEYS, how="left")]
-    for df, vals in ((num, ["mean", "min", "max"]), (txt, ["len"]), (cnt, ["len"])):
+    mats, groups = [base.join(demo, on=KEYS, how="left").drop(KEYS)], ["demographics"] * 2
+    for df, vals, group in ((num, ["mean", "min", "max"], "events_disc"), (txt, ["len"], "events_disc"),
+                            (cnt, ["len"], "events_cont")):
         if df.height:
             wide = df.pivot(on="code", index=KEYS, values=vals)
+            wide = wide.select(KEYS + sorted(set(wide.columns) - set(KEYS)))  # group_by order varies run to run
             mats.append(base.join(wide, on=KEYS, how="left").drop(KEYS))
-    x = pl.concat([m.drop(KEYS) if i == 0 else m for i, m in enumerate(mats)], how="horizontal")
-    arr = x.to_numpy().astype(float)
+            groups += [group] * mats[-1].width
+    arr = pl.concat(mats, how="horizontal").to_numpy().astype(float)
     missing = np.isnan(arr)
     col_mean = np.where(missing.all(0), 0.0, np.nanmean(np.where(missing, np.nan, arr), axis=0))
-    return np.hstack([np.where(missing, col_mean, arr), missing.astype(float)])
+    return np.hstack([np.where(missing, col_mean, arr), missing.astype(float)]), np.array(groups * 2)
 
 
 def note_texts(shards: list[Path], samples: pl.DataFrame) -> list[str]:
@@ -99,7 +115,8 @@ def _dicom_uint8(path: Path) -> np.ndarray:
     return (255 * px / max(px.max(), 1e-9)).astype(np.uint8)
 
 
-def _fit_score(x_tr, y_tr, x_te, c: float) -> np.ndarray:
+def fit_score(x_tr, y_tr, x_te, c: float) -> np.ndarray:
+    """Held-out probabilities of one L2 logistic regression."""
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit(x_tr, y_tr)
     return model.predict_proba(x_te)[:, 1]
@@ -116,7 +133,7 @@ def fit_modality_scores(parts: dict, xs: np.ndarray, y: np.ndarray, tr: np.ndarr
     scores: dict[str, np.ndarray] = {}
     extra_tr, extra_te = [], []
     for name, (x, c) in parts.items():
-        scores[name] = _fit_score(x[tr], y[tr], x[~tr], c)
+        scores[name] = fit_score(x[tr], y[tr], x[~tr], c)
         if name != "structured":
             # Notes and images enter the fusion as one out-of-fold logit each (train) / full-train logit (held-out).
             oof = cross_val_predict(LogisticRegression(C=c, max_iter=2000), x[tr], y[tr], cv=5,
@@ -125,7 +142,7 @@ def fit_modality_scores(parts: dict, xs: np.ndarray, y: np.ndarray, tr: np.ndarr
             extra_te.append(np.log(scores[name] + 1e-12) - np.log(1 - scores[name] + 1e-12))
     z_tr = np.hstack([xs[tr], np.column_stack(extra_tr)])
     z_te = np.hstack([xs[~tr], np.column_stack(extra_te)])
-    scores["fusion"] = _fit_score(z_tr, y[tr], z_te, 0.05)
+    scores["fusion"] = fit_score(z_tr, y[tr], z_te, 0.05)
     return scores
 
 
