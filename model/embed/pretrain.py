@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,42 @@ def _predict(model: CxrEncoder, x: torch.Tensor, bs: int) -> np.ndarray:
     return torch.cat([torch.sigmoid(model(x[i:i + bs])) for i in range(0, len(x), bs)]).numpy()
 
 
+@contextmanager
+def _deterministic() -> Iterator[None]:
+    """Deterministic kernels while training: some multithreaded CPU backward kernels are not, and DVC caches the
+    encoder by its inputs (same data, config and seed must give the same weights). The global flag is restored."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def _train(x: torch.Tensor, y: torch.Tensor, n_findings: int, cfg: PretrainConfig) -> CxrEncoder:
+    model = CxrEncoder(n_findings)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for i in tqdm(range(0, len(x), cfg.batch_size), desc=f"cxr pretrain {epoch + 1}/{cfg.epochs}",
+                      disable=len(x) < 10 * cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples per batch in training mode
+                continue
+            xb = _augment(x[idx], gen) if cfg.augment else x[idx]
+            loss = loss_fn(model(xb), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        log.info("cxr pretrain epoch %d: train loss %.4f", epoch + 1, total / len(x))
+    return model
+
+
 def pretrain_cxr_encoder(meds_dir: str | Path, out_dir: str | Path, cfg: PretrainConfig = PretrainConfig()
                          ) -> dict[str, Any]:
     """Train the encoder on train-split images and save it (safetensors + JSON) to `out_dir`.
@@ -90,26 +128,8 @@ def pretrain_cxr_encoder(meds_dir: str | Path, out_dir: str | Path, cfg: Pretrai
     if cfg.max_train_images is not None:  # smoke runs and tests: a seeded subset
         train = train.sample(n=min(cfg.max_train_images, train.height), seed=cfg.seed)
     x, y = load_split(meds_dir, train, findings, cfg)
-    model = CxrEncoder(len(findings))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    gen = torch.Generator().manual_seed(cfg.seed)
-    for epoch in range(cfg.epochs):
-        model.train()
-        order = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for i in tqdm(range(0, len(x), cfg.batch_size), desc=f"cxr pretrain {epoch + 1}/{cfg.epochs}",
-                      disable=len(x) < 10 * cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples per batch in training mode
-                continue
-            xb = _augment(x[idx], gen) if cfg.augment else x[idx]
-            loss = loss_fn(model(xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        log.info("cxr pretrain epoch %d: train loss %.4f", epoch + 1, total / len(x))
+    with _deterministic():
+        model = _train(x, y, len(findings), cfg)
     summary: dict[str, Any] = {"n_train_images": train.height, "n_tuning_images": tune.height,
                                "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed, "tuning_macro_auroc": None}
     if tune.height:

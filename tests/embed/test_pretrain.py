@@ -41,3 +41,30 @@ def test_pretrain_train_split_only_and_roundtrip(small_cohort, tmp_path, monkeyp
     with torch.inference_mode():
         a, b = model(x), load_encoder(tmp_path / "enc")[0](x)
     torch.testing.assert_close(a, b)
+
+
+def test_pretrain_is_reproducible_with_two_threads(small_cohort, tmp_path, monkeypatch):
+    """Same data, config and seed give bit-identical weights (DVC's cache relies on it), multithreaded too: the
+    training steps run with deterministic kernels (some multithreaded CPU backward kernels are not)."""
+    from safetensors.torch import load_file
+
+    import model.embed.pretrain as pre
+
+    flags: list[bool] = []
+    real_forward = pre.CxrEncoder.forward
+
+    def spy(self, x):
+        if self.training:
+            flags.append(torch.are_deterministic_algorithms_enabled())
+        return real_forward(self, x)
+
+    monkeypatch.setattr(pre.CxrEncoder, "forward", spy)
+    cfg = PretrainConfig(preprocess=TINY, epochs=1, batch_size=32, max_train_images=96, threads=2)
+    runs = [pretrain_cxr_encoder(small_cohort, tmp_path / f"enc{i}", cfg) for i in range(2)]
+    a, b = (load_file(str(tmp_path / f"enc{i}" / WEIGHTS_FILE)) for i in range(2))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert runs[0]["tuning_macro_auroc"] == runs[1]["tuning_macro_auroc"]
+    assert flags and all(flags)
+    assert not torch.are_deterministic_algorithms_enabled()  # the global flag is left as found
