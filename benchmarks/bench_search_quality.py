@@ -19,13 +19,15 @@ Note and X-ray inputs (``--embeddings``):
            X-ray pixels. Not the product's encoders: a clearly cheaper substitute.
   model    ``model.embed.embed_notes`` (bundled MiniLM) and ``embed_images`` after ``pretrain_cxr_encoder``
            (slow on 2 CPU cores).
+  encoder  X-rays as in ``model`` (the product's ResNet-34, pretrained on the train split's finding labels),
+           notes as in ``standin`` (MiniLM over every note of a 30k cohort takes too long on 2 CPU cores).
   findings as standin, but the X-ray vector is the image's 14 true finding labels: a perfect reader, the upper
            bound of the image channel (analysis only: real data has no labels at inference).
   none     structured tables only.
 
 Usage:
   .venv/bin/python benchmarks/bench_search_quality.py [--n-stays 4000] [--image-size 32] [--tasks mortality arf]
-      [--embeddings standin|findings|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
+      [--embeddings standin|encoder|findings|model|none] [--epochs 8] [--d-e 16] [--darts-pt] [--work DIR] [--json OUT]
       [--final-init supernet|scratch|kept] [--final-members 1]
 """
 
@@ -89,20 +91,30 @@ class Timer:
         print(f"  [{name}] {self.phases[name]:.1f} s", flush=True)
 
 
-def model_embeddings(meds: Path, samples: pl.DataFrame, out: Path, image_size: int, encoder_dir: Path
-                     ) -> dict[str, str]:
-    """The product's encoders: ``model.embed`` notes (bundled MiniLM) and X-rays (ResNet-34 pretrained here)."""
-    from model.embed import embed_images, embed_notes, pretrain_cxr_encoder
-    from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig, NoteEncoderConfig, PretrainConfig
+def encoder_images(meds: Path, samples: pl.DataFrame, out: Path, image_size: int, encoder_dir: Path) -> str:
+    """X-ray vectors from the product's encoder (ResNet-34, pretrained here on the train split unless saved)."""
+    from model.embed import embed_images, pretrain_cxr_encoder
+    from model.embed.config import ImageEncoderConfig, ImagePreprocessConfig, PretrainConfig
 
     pre = ImagePreprocessConfig(size=image_size)
     if not (encoder_dir / "encoder.json").exists():
-        pretrain_cxr_encoder(meds, encoder_dir, PretrainConfig(preprocess=pre, epochs=3))
+        summary = pretrain_cxr_encoder(meds, encoder_dir, PretrainConfig(preprocess=pre, epochs=3))
+        print(f"  X-ray encoder: {summary}", flush=True)
     keys = samples.select("subject_id", "anchor_time", "prediction_time")
-    embed_notes(meds, keys, out / "notes", NoteEncoderConfig(progress=False, max_length=128))
     embed_images(meds, keys, out / "cxr", ImageEncoderConfig(weights_dir=str(encoder_dir), preprocess=pre,
                                                              progress=False))
-    return {"notes": str(out / "notes"), "cxr": str(out / "cxr")}
+    return str(out / "cxr")
+
+
+def model_embeddings(meds: Path, samples: pl.DataFrame, out: Path, image_size: int, encoder_dir: Path
+                     ) -> dict[str, str]:
+    """The product's encoders: ``model.embed`` notes (bundled MiniLM) and X-rays (ResNet-34 pretrained here)."""
+    from model.embed import embed_notes
+    from model.embed.config import NoteEncoderConfig
+
+    keys = samples.select("subject_id", "anchor_time", "prediction_time")
+    embed_notes(meds, keys, out / "notes", NoteEncoderConfig(progress=False, max_length=128))
+    return {"notes": str(out / "notes"), "cxr": encoder_images(meds, samples, out, image_size, encoder_dir)}
 
 
 def ci_row(name: str, y: np.ndarray, s: np.ndarray, n_boot: int, note: str = "") -> dict[str, Any]:
@@ -152,6 +164,11 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
             if args.embeddings in ("standin", "findings"):
                 emb = standin_embeddings(meds, samples, edir, xray="pixels" if args.embeddings == "standin" else
                                          "findings")
+            elif args.embeddings == "encoder":
+                if not (edir / "notes" / "vectors.npy").exists():
+                    standin_embeddings(meds, samples, edir)  # its pixel folder is replaced just below
+                emb = {"notes": str(edir / "notes"),
+                       "cxr": encoder_images(meds, samples, edir, args.image_size, work / "cxr_encoder")}
             else:
                 emb = model_embeddings(meds, samples, edir, args.image_size, work / "cxr_encoder")
     cohort = CohortData(features, samples_path, emb)
@@ -195,7 +212,7 @@ def run_task(task: str, meds: Path, labels: Path, work: Path, args: argparse.Nam
     scores = np.load(rdir / "eval" / "scores.npy")
     rows.append(ci_row("AutoFM derived (pruning)", y, scores, args.n_boot, f"ECE {metrics['ece']:.3f}"))
     with timer.phase("DARTS genotypes: fine-tune + evaluate"):
-        genotypes = {"darts_argmax": argmax_genotype(_load_supernet(search_dir))}
+        genotypes = {"darts_argmax": argmax_genotype(_load_supernet(search_dir))} if args.darts_argmax else {}
         if cfg.baselines:
             genotypes["darts_pt"] = Genotype.load(prune_dir / "genotypes" / "darts_pt.json")
         for name, g in genotypes.items():
@@ -247,7 +264,7 @@ def main() -> int:
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tasks", nargs="+", default=["mortality", "arf"], choices=sorted(TASK_HOURS))
-    p.add_argument("--embeddings", choices=("standin", "findings", "model", "none"), default="standin")
+    p.add_argument("--embeddings", choices=("standin", "encoder", "findings", "model", "none"), default="standin")
     p.add_argument("--d-e", type=int, default=16)
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
@@ -261,6 +278,8 @@ def main() -> int:
     p.add_argument("--candidate-steps", type=int, default=2, help="pruning: recovery steps per candidate")
     p.add_argument("--candidate-split", choices=("tuning", "arch"), default="tuning",
                    help="pruning / DARTS-PT candidates scored on the tuning split or the architecture half of train")
+    p.add_argument("--darts-argmax", action=argparse.BooleanOptionalAction, default=True,
+                   help="also give the DARTS argmax genotype the final training (Table 7's row; off saves its time)")
     p.add_argument("--darts-pt", action=argparse.BooleanOptionalAction, default=False,
                    help="also run DARTS-PT selection (costly: one evaluation per op of every edge); the DARTS "
                         "argmax genotype is always evaluated")
