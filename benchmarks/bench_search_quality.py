@@ -282,7 +282,7 @@ def main() -> int:
                    help="also give the DARTS argmax genotype the final training (Table 7's row; off saves its time)")
     p.add_argument("--darts-pt", action=argparse.BooleanOptionalAction, default=False,
                    help="also run DARTS-PT selection (costly: one evaluation per op of every edge); the DARTS "
-                        "argmax genotype is always evaluated")
+                        "argmax genotype is evaluated unless --no-darts-argmax")
     p.add_argument("--embed-dropout", type=float, default=0.3, help="dropout after each input embedding")
     p.add_argument("--weight-decay", type=float, default=1e-3, help="the search weights' Adam L2 penalty")
     p.add_argument("--pooling", choices=("max", "max_mean"), default="max",
