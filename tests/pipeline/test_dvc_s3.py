@@ -51,8 +51,9 @@ def test_repro_push_pull_against_seaweedfs(seaweed, tmp_path):
     dvc(proj, "config", "core.analytics", "false")
     dvc(proj, "remote", "add", "-d", "s3", "s3://autofm/dvc-test")
     dvc(proj, "remote", "modify", "--local", "s3", "endpointurl", seaweed["AUTOFM_S3_ENDPOINT"])
-    dvc(proj, "remote", "modify", "--local", "s3", "access_key_id", seaweed["AWS_ACCESS_KEY_ID"])
-    dvc(proj, "remote", "modify", "--local", "s3", "secret_access_key", seaweed["AWS_SECRET_ACCESS_KEY"])
+    # "--": a generated secret may start with "-" (the README's commands do the same)
+    dvc(proj, "remote", "modify", "--local", "s3", "access_key_id", "--", seaweed["AWS_ACCESS_KEY_ID"])
+    dvc(proj, "remote", "modify", "--local", "s3", "secret_access_key", "--", seaweed["AWS_SECRET_ACCESS_KEY"])
     assert "secret_access_key" not in (proj / ".dvc" / "config").read_text()
 
     out = dvc(proj, "repro", "featurize", "profile", "embed")
